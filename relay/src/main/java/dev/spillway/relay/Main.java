@@ -1,0 +1,29 @@
+package dev.spillway.relay;
+
+import dev.spillway.relay.bench.SpillBench;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The relay's command line: {@code java -jar relay.jar <command>}. */
+@Command(name = "relay", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Spillway: a Sentinel-aware high-availability relay for Redis.",
+        subcommands = {SpillBench.class})
+public final class Main implements Runnable {
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new Main()).execute(args));
+    }
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"spillway relay " + (v == null ? "(development build)" : v)};
+        }
+    }
+}

@@ -1,0 +1,156 @@
+package dev.spillway.relay.spill;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Opens real file channels that fail on command: the Nth write (after writing half of its
+ * bytes, as a full disk does), the Nth fsync, or every write, fsync and truncate from some
+ * point on (a disk that is gone). Counts only segment files, so creating temp and cursor files
+ * behaves normally unless {@link #failCreates} is set.
+ */
+final class FaultyChannelFactory implements ChannelFactory {
+
+    static final String ENOSPC = "No space left on device";
+
+    final AtomicInteger writes = new AtomicInteger();
+    final AtomicInteger forces = new AtomicInteger();
+    volatile int failWriteNumber = -1;
+    volatile int failForceNumber = -1;
+    volatile boolean diskGone;
+    volatile boolean failCreates;
+
+    @Override
+    public FileChannel open(Path path, OpenOption... options) throws IOException {
+        String name = path.getFileName().toString();
+        if (failCreates && name.endsWith(".tmp")) {
+            throw new IOException(ENOSPC);
+        }
+        FileChannel real = FileChannel.open(path, options);
+        return name.endsWith(SegmentFile.SUFFIX) ? new Faulty(real) : real;
+    }
+
+    private final class Faulty extends FileChannel {
+        private final FileChannel d;
+
+        Faulty(FileChannel delegate) {
+            this.d = delegate;
+        }
+
+        private int checkedWrite(ByteBuffer src, long position) throws IOException {
+            if (diskGone) {
+                throw new IOException(ENOSPC);
+            }
+            if (writes.incrementAndGet() == failWriteNumber) {
+                ByteBuffer half = src.duplicate();
+                half.limit(half.position() + half.remaining() / 2);
+                d.write(half, position);
+                throw new IOException(ENOSPC);
+            }
+            return d.write(src, position);
+        }
+
+        @Override
+        public int write(ByteBuffer src, long position) throws IOException {
+            return checkedWrite(src, position);
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            int n = checkedWrite(src, d.position());
+            d.position(d.position() + n);
+            return n;
+        }
+
+        @Override
+        public void force(boolean metaData) throws IOException {
+            if (diskGone || forces.incrementAndGet() == failForceNumber) {
+                throw new IOException("Input/output error (fsync)");
+            }
+            d.force(metaData);
+        }
+
+        @Override
+        public FileChannel truncate(long size) throws IOException {
+            if (diskGone) {
+                throw new IOException("Input/output error (truncate)");
+            }
+            d.truncate(size);
+            return this;
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            return d.read(dst);
+        }
+
+        @Override
+        public long read(ByteBuffer[] dsts, int offset, int length) throws IOException {
+            return d.read(dsts, offset, length);
+        }
+
+        @Override
+        public long write(ByteBuffer[] srcs, int offset, int length) {
+            throw new UnsupportedOperationException("gathering writes are not used by the spill log");
+        }
+
+        @Override
+        public long position() throws IOException {
+            return d.position();
+        }
+
+        @Override
+        public FileChannel position(long newPosition) throws IOException {
+            d.position(newPosition);
+            return this;
+        }
+
+        @Override
+        public long size() throws IOException {
+            return d.size();
+        }
+
+        @Override
+        public long transferTo(long position, long count, WritableByteChannel target) throws IOException {
+            return d.transferTo(position, count, target);
+        }
+
+        @Override
+        public long transferFrom(ReadableByteChannel src, long position, long count) {
+            throw new UnsupportedOperationException("not used by the spill log");
+        }
+
+        @Override
+        public int read(ByteBuffer dst, long position) throws IOException {
+            return d.read(dst, position);
+        }
+
+        @Override
+        public MappedByteBuffer map(MapMode mode, long position, long size) throws IOException {
+            return d.map(mode, position, size);
+        }
+
+        @Override
+        public FileLock lock(long position, long size, boolean shared) throws IOException {
+            return d.lock(position, size, shared);
+        }
+
+        @Override
+        public FileLock tryLock(long position, long size, boolean shared) throws IOException {
+            return d.tryLock(position, size, shared);
+        }
+
+        @Override
+        protected void implCloseChannel() throws IOException {
+            d.close();
+        }
+    }
+}
