@@ -75,6 +75,7 @@ public final class SpillLog implements Closeable {
     private final ReplayCursor cursor;
     private final RecoveryReport recoveryReport;
     private final List<Runnable> spaceListeners = new CopyOnWriteArrayList<>();
+    private final List<Runnable> durableListeners = new CopyOnWriteArrayList<>();
     private final Meter appends;
     private final Meter fullRejects;
 
@@ -210,6 +211,14 @@ public final class SpillLog implements Closeable {
         spaceListeners.add(listener);
     }
 
+    /**
+     * Registers a callback run on the writer thread after each fsync that made records durable;
+     * it must be quick (signal a waiting thread, nothing more).
+     */
+    public void addDurableListener(Runnable listener) {
+        durableListeners.add(listener);
+    }
+
     /** Syncs what is queued, stops the writer and releases files. Appends fail afterwards. */
     @Override
     public void close() throws IOException {
@@ -233,6 +242,7 @@ public final class SpillLog implements Closeable {
 
     void published(long newDurableEnd) {
         durableEnd = newDurableEnd;
+        notifyAll(durableListeners, "durable");
     }
 
     void segmentAdded(SegmentFile segment) {
@@ -251,7 +261,7 @@ public final class SpillLog implements Closeable {
             pendingMessages -= messages;
             pendingBytes -= bytes;
         }
-        notifySpace();
+        notifyAll(spaceListeners, "space");
     }
 
     void failed(Throwable cause) {
@@ -276,12 +286,12 @@ public final class SpillLog implements Closeable {
         released(messages, bytes);
     }
 
-    private void notifySpace() {
-        for (Runnable listener : spaceListeners) {
+    private static void notifyAll(List<Runnable> listeners, String what) {
+        for (Runnable listener : listeners) {
             try {
                 listener.run();
             } catch (RuntimeException e) {
-                LOG.warn("Spill space listener {} failed", listener, e);
+                LOG.warn("Spill {} listener {} failed", what, listener, e);
             }
         }
     }

@@ -1,0 +1,101 @@
+package dev.spillway.chaos.check;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Jepsen-style verdict over one Redis list written by producers whose values read
+ * {@code p<producer>-<sequence>}: what was acknowledged but is absent (lost), present more
+ * than once (duplicated), out of sequence order within a producer (reordered), or never sent
+ * (unexpected).
+ */
+public record ListCheck(int present, int acked, List<String> lost, List<String> duplicated, List<String> reordered,
+        List<String> unexpected) {
+
+    public boolean ok() {
+        return lost.isEmpty() && duplicated.isEmpty() && reordered.isEmpty() && unexpected.isEmpty();
+    }
+
+    public static String value(int producer, long sequence) {
+        return "p" + producer + "-" + sequence;
+    }
+
+    /**
+     * @param list the list as read, head first
+     * @param acked per producer, the sequences it had acknowledged
+     * @param sent per producer, how many sequences it sent (acked or not)
+     * @param lpush true when the producers used LPUSH, so the list holds each producer's values in reverse
+     */
+    public static ListCheck of(List<byte[]> list, Map<Integer, Set<Long>> acked, Map<Integer, Long> sent,
+            boolean lpush) {
+        List<String> lost = new ArrayList<>();
+        List<String> duplicated = new ArrayList<>();
+        List<String> reordered = new ArrayList<>();
+        List<String> unexpected = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        Map<Integer, Long> last = new HashMap<>();
+        List<byte[]> ordered = list;
+        if (lpush) {
+            ordered = new ArrayList<>(list);
+            java.util.Collections.reverse(ordered);
+        }
+        for (byte[] raw : ordered) {
+            String v = new String(raw, StandardCharsets.UTF_8);
+            int dash = v.indexOf('-');
+            if (!v.startsWith("p") || dash < 2) {
+                unexpected.add(v);
+                continue;
+            }
+            int producer;
+            long seq;
+            try {
+                producer = Integer.parseInt(v.substring(1, dash));
+                seq = Long.parseLong(v.substring(dash + 1));
+            } catch (NumberFormatException e) {
+                unexpected.add(v);
+                continue;
+            }
+            if (seq < 0 || seq >= sent.getOrDefault(producer, 0L)) {
+                unexpected.add(v);
+                continue;
+            }
+            if (!seen.add(v)) {
+                duplicated.add(v);
+                continue;
+            }
+            Long prev = last.put(producer, seq);
+            if (prev != null && seq < prev) {
+                reordered.add(v + " after " + value(producer, prev));
+            }
+        }
+        int ackedCount = 0;
+        for (Map.Entry<Integer, Set<Long>> e : acked.entrySet()) {
+            for (long seq : e.getValue()) {
+                ackedCount++;
+                if (!seen.contains(value(e.getKey(), seq))) {
+                    lost.add(value(e.getKey(), seq));
+                }
+            }
+        }
+        return new ListCheck(list.size(), ackedCount, cap(lost), cap(duplicated), cap(reordered), cap(unexpected));
+    }
+
+    private static List<String> cap(List<String> l) {
+        return l.size() <= 20 ? l : new ArrayList<>(l.subList(0, 20)) {
+            {
+                add("... " + (l.size() - 20) + " more");
+            }
+        };
+    }
+
+    @Override
+    public String toString() {
+        return "present=" + present + " acked=" + acked + " lost=" + lost + " duplicated=" + duplicated
+                + " reordered=" + reordered + " unexpected=" + unexpected;
+    }
+}

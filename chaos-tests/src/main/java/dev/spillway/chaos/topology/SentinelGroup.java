@@ -1,0 +1,239 @@
+package dev.spillway.chaos.topology;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A real Redis Sentinel group on 127.0.0.1, started from {@code sentinel-config/}'s templates:
+ * one master, {@code replicas} replicas and three Sentinels (quorum 2) for {@code mymaster},
+ * each with its own data directory under {@code baseDir}. Finds the current master through the
+ * Sentinels and hands out {@link Node}s for fault injection.
+ *
+ * <p>Thread-safe.
+ */
+public final class SentinelGroup implements Closeable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SentinelGroup.class);
+    public static final String MASTER_NAME = "mymaster";
+
+    /** Ports and timings; {@code 0} ports mean "pick free ones". */
+    public record Options(List<Integer> redisPorts, List<Integer> sentinelPorts, int downAfterMillis,
+            int failoverTimeoutMillis, int minReplicasMaxLagSeconds) {
+
+        public static Options forTests() {
+            return new Options(List.of(0, 0, 0), List.of(0, 0, 0), 1000, 3000, 2);
+        }
+
+        public static Options localCluster() {
+            return new Options(List.of(6379, 6381, 6382), List.of(26379, 26380, 26381), 1000, 3000, 2);
+        }
+    }
+
+    private final List<Node> redis;
+    private final List<Node> sentinels;
+
+    private SentinelGroup(List<Node> redis, List<Node> sentinels) {
+        this.redis = redis;
+        this.sentinels = sentinels;
+    }
+
+    /** Writes configurations, starts every node and waits until the Sentinels agree on the master. */
+    public static SentinelGroup start(Path baseDir, Options options) throws IOException {
+        Path templates = findTemplates();
+        String redisTemplate = Files.readString(templates.resolve("redis.conf.template"));
+        String sentinelTemplate = Files.readString(templates.resolve("sentinel.conf.template"));
+        List<Node> redis = new ArrayList<>();
+        List<Node> sentinels = new ArrayList<>();
+        SentinelGroup group = new SentinelGroup(redis, sentinels);
+        try {
+            int masterPort = 0;
+            for (int i = 0; i < options.redisPorts().size(); i++) {
+                int port = portOrFree(options.redisPorts().get(i));
+                if (i == 0) {
+                    masterPort = port;
+                }
+                Path dir = Files.createDirectories(baseDir.resolve("redis-" + (i + 1)));
+                String conf = fill(redisTemplate, Map.of("PORT", String.valueOf(port), "DIR", dir.toString(),
+                        "MIN_REPLICAS_MAX_LAG", String.valueOf(options.minReplicasMaxLagSeconds()),
+                        "REPLICAOF", i == 0 ? "" : "replicaof 127.0.0.1 " + masterPort));
+                Path confPath = dir.resolve("redis.conf");
+                Files.writeString(confPath, conf);
+                Node n = new Node("redis-" + (i + 1), Node.Kind.REDIS, port, dir, confPath);
+                redis.add(n);
+                n.start();
+            }
+            for (int i = 0; i < options.sentinelPorts().size(); i++) {
+                int port = portOrFree(options.sentinelPorts().get(i));
+                Path dir = Files.createDirectories(baseDir.resolve("sentinel-" + (i + 1)));
+                String conf = fill(sentinelTemplate, Map.of("PORT", String.valueOf(port), "DIR", dir.toString(),
+                        "MASTER_PORT", String.valueOf(masterPort),
+                        "DOWN_AFTER_MS", String.valueOf(options.downAfterMillis()),
+                        "FAILOVER_TIMEOUT_MS", String.valueOf(options.failoverTimeoutMillis())));
+                Path confPath = dir.resolve("sentinel.conf");
+                Files.writeString(confPath, conf);
+                Node n = new Node("sentinel-" + (i + 1), Node.Kind.SENTINEL, port, dir, confPath);
+                sentinels.add(n);
+                n.start();
+            }
+            group.awaitHealthy(Duration.ofSeconds(30));
+            LOG.info("Sentinel group up: master {}, replicas {}, sentinels {}", group.currentMaster().orElseThrow(),
+                    redis.subList(1, redis.size()), sentinels);
+            return group;
+        } catch (IOException | RuntimeException e) {
+            group.close();
+            throw e;
+        }
+    }
+
+    public List<Node> redisNodes() {
+        return List.copyOf(redis);
+    }
+
+    public List<Node> sentinelNodes() {
+        return List.copyOf(sentinels);
+    }
+
+    /** host:port of every Sentinel, as the relay's {@code sink.sentinels} wants them. */
+    public List<String> sentinelAddresses() {
+        return sentinels.stream().map(Node::address).toList();
+    }
+
+    /** The master as the first answering Sentinel names it. */
+    public Optional<Node> currentMaster() {
+        for (Node s : sentinels) {
+            String out = s.isAlive() && !s.isFrozen()
+                    ? s.cliQuiet("SENTINEL", "get-master-addr-by-name", MASTER_NAME) : null;
+            if (out == null) {
+                continue;
+            }
+            String[] lines = out.split("\r?\n");
+            if (lines.length == 2) {
+                int port = Integer.parseInt(lines[1].trim());
+                return redis.stream().filter(n -> n.port() == port).findFirst();
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Waits until every live Sentinel names the same master, that master says it is a master,
+     * and it has at least one replica online: the group can take acknowledged writes.
+     */
+    public Node awaitHealthy(Duration timeout) throws IOException {
+        long start = System.nanoTime();
+        while (true) {
+            Optional<Node> agreed = agreedMaster();
+            if (agreed.isPresent()) {
+                Node m = agreed.get();
+                String role = m.info("replication", "role");
+                String replicas = m.info("replication", "connected_slaves");
+                if ("master".equals(role) && replicas != null && Integer.parseInt(replicas) >= 1) {
+                    return m;
+                }
+            }
+            if (Node.elapsedSince(start).compareTo(timeout) > 0) {
+                throw new IOException("Sentinel group not healthy after " + timeout + ": master " + agreed);
+            }
+            Node.sleepMillis(100);
+        }
+    }
+
+    /** Waits until the Sentinels agree on a master other than {@code old}. */
+    public Node awaitFailoverFrom(Node old, Duration timeout) throws IOException {
+        long start = System.nanoTime();
+        while (true) {
+            Optional<Node> m = agreedMaster();
+            if (m.isPresent() && m.get() != old) {
+                return m.get();
+            }
+            if (Node.elapsedSince(start).compareTo(timeout) > 0) {
+                throw new IOException("no failover away from " + old + " within " + timeout);
+            }
+            Node.sleepMillis(50);
+        }
+    }
+
+    private Optional<Node> agreedMaster() {
+        Node agreed = null;
+        for (Node s : sentinels) {
+            if (!s.isAlive() || s.isFrozen()) {
+                continue;
+            }
+            String out = s.cliQuiet("SENTINEL", "get-master-addr-by-name", MASTER_NAME);
+            String[] lines = out == null ? new String[0] : out.split("\r?\n");
+            if (lines.length != 2) {
+                return Optional.empty();
+            }
+            int port = Integer.parseInt(lines[1].trim());
+            Node m = redis.stream().filter(n -> n.port() == port).findFirst().orElse(null);
+            if (m == null || (agreed != null && agreed != m)) {
+                return Optional.empty();
+            }
+            agreed = m;
+        }
+        return Optional.ofNullable(agreed);
+    }
+
+    /** SIGKILLs every process (resuming frozen ones first). Data directories stay. */
+    @Override
+    public void close() {
+        for (Node n : concat()) {
+            try {
+                n.kill();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private List<Node> concat() {
+        List<Node> all = new ArrayList<>(sentinels);
+        all.addAll(redis);
+        return all;
+    }
+
+    static String fill(String template, Map<String, String> values) {
+        String out = template;
+        for (Map.Entry<String, String> e : values.entrySet()) {
+            out = out.replace("${" + e.getKey() + "}", e.getValue());
+        }
+        for (String line : out.split("\n")) {
+            if (!line.startsWith("#") && line.contains("${")) {
+                throw new IllegalStateException("unfilled placeholder in template line: " + line);
+            }
+        }
+        return out;
+    }
+
+    static int portOrFree(int port) throws IOException {
+        if (port != 0) {
+            return port;
+        }
+        try (ServerSocket s = new ServerSocket(0)) {
+            s.setReuseAddress(true);
+            return s.getLocalPort();
+        }
+    }
+
+    /** {@code sentinel-config/} of this checkout: from {@code -Dspillway.root}, else upwards from the working dir. */
+    static Path findTemplates() throws IOException {
+        String root = System.getProperty("spillway.root");
+        Path dir = root != null ? Path.of(root) : Path.of("").toAbsolutePath();
+        for (Path d = dir; d != null; d = d.getParent()) {
+            if (Files.isRegularFile(d.resolve("sentinel-config/redis.conf.template"))) {
+                return d.resolve("sentinel-config");
+            }
+        }
+        throw new IOException("sentinel-config/ not found above " + dir + " (set -Dspillway.root)");
+    }
+}

@@ -1,0 +1,79 @@
+package dev.spillway.relay;
+
+import com.codahale.metrics.MetricRegistry;
+import dev.spillway.relay.route.Router;
+import dev.spillway.relay.sink.GuardedSink;
+import dev.spillway.relay.sink.RedisConnector;
+import dev.spillway.relay.sink.RedisSink;
+import dev.spillway.relay.sink.SentinelWatcher;
+import dev.spillway.relay.sink.SinkConfig;
+import dev.spillway.relay.spill.SpillLog;
+import dev.spillway.relay.spill.SpillLogConfig;
+import java.io.Closeable;
+import java.io.IOException;
+
+/**
+ * The relay's write path assembled: spill log, Redisson Sentinel client, guarded sink, Sentinel
+ * watcher and router, sharing one metric registry. Ingress listeners submit to {@link #router()}.
+ *
+ * <p>Thread-safe.
+ */
+public final class Relay implements Closeable {
+
+    private final MetricRegistry metrics;
+    private final SpillLog spill;
+    private final RedisConnector redis;
+    private final GuardedSink sink;
+    private final SentinelWatcher sentinels;
+    private final Router router;
+
+    private Relay(SinkConfig sinkConfig, SpillLogConfig spillConfig, MetricRegistry metrics) throws IOException {
+        this.metrics = metrics;
+        this.spill = SpillLog.open(spillConfig, metrics);
+        this.redis = new RedisConnector(sinkConfig);
+        this.sink = new GuardedSink(new RedisSink(redis, sinkConfig, metrics), sinkConfig, metrics);
+        this.sentinels = new SentinelWatcher(sinkConfig, metrics);
+        this.router = new Router(sink, spill, sinkConfig, metrics);
+        sentinels.addListener(router::onFailover);
+        sentinels.start();
+    }
+
+    public static Relay start(SinkConfig sinkConfig, SpillLogConfig spillConfig, MetricRegistry metrics)
+            throws IOException {
+        return new Relay(sinkConfig, spillConfig, metrics);
+    }
+
+    public Router router() {
+        return router;
+    }
+
+    public SpillLog spill() {
+        return spill;
+    }
+
+    public GuardedSink sink() {
+        return sink;
+    }
+
+    public SentinelWatcher sentinels() {
+        return sentinels;
+    }
+
+    /** True once the Redisson client exists (the Sentinel group answered at least once). */
+    public boolean redisConnected() {
+        return redis.isConnected();
+    }
+
+    public MetricRegistry metrics() {
+        return metrics;
+    }
+
+    /** Stops taking messages, writes or spills what is queued, syncs the spill and disconnects. */
+    @Override
+    public void close() throws IOException {
+        router.close();
+        spill.close();
+        sentinels.close();
+        redis.close();
+    }
+}

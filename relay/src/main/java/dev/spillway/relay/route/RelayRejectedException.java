@@ -1,0 +1,21 @@
+package dev.spillway.relay.route;
+
+/**
+ * The relay refused a message before acknowledging it; {@link #reason()} is a short token the
+ * ingress puts in front of the error text (e.g. {@code -BUSY}, {@code ERR shutting-down}).
+ */
+public final class RelayRejectedException extends RuntimeException {
+
+    public enum Reason { SPILL_FULL, SPILL_FAILED, SHUTTING_DOWN }
+
+    private final Reason reason;
+
+    public RelayRejectedException(Reason reason, String message, Throwable cause) {
+        super(message, cause);
+        this.reason = reason;
+    }
+
+    public Reason reason() {
+        return reason;
+    }
+}

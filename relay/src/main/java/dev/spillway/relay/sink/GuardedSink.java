@@ -1,0 +1,125 @@
+package dev.spillway.relay.sink;
+
+import com.codahale.metrics.Gauge;
+import com.codahale.metrics.Meter;
+import com.codahale.metrics.MetricRegistry;
+import dev.spillway.relay.Message;
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.github.resilience4j.retry.Retry;
+import io.github.resilience4j.retry.RetryConfig;
+import java.util.List;
+import java.util.concurrent.CompletionException;
+import java.util.function.Predicate;
+import org.redisson.client.RedisConnectionException;
+import org.redisson.client.RedisException;
+import org.redisson.client.RedisMasterDownException;
+import org.redisson.client.RedisReadonlyException;
+import org.redisson.client.RedisRetryException;
+import org.redisson.client.RedisTimeoutException;
+import org.redisson.client.RedisTryAgainException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Redis sink behind a resilience4j circuit breaker, with a retry inside it for transient
+ * errors only.
+ *
+ * <ul>
+ * <li>Breaker: time-based window ({@code sink.breaker.window}), opens at
+ *     {@code sink.breaker.failureRate}% failures or slow calls once
+ *     {@code sink.breaker.minCalls} calls were seen; a call slower than the Redis timeout (plus
+ *     WAIT) counts as slow, so a frozen master opens it even before its timeouts pile up.
+ *     Open, it refuses calls at once ({@link CallNotPermittedException}); after
+ *     {@code sink.breaker.openWait} it lets trial calls through, and gives up on a half-open
+ *     state that sees no calls after {@code sink.breaker.maxHalfOpen}.</li>
+ * <li>Retry: {@code sink.retry.attempts} tries, {@code sink.retry.wait} apart, for errors
+ *     that a moment fixes (connection lost or refused, READONLY from a demoted master,
+ *     LOADING, MASTERDOWN, TRYAGAIN). Never for timeouts or WAIT shortfalls (they already
+ *     waited) and never for {@code CallNotPermittedException} (the retry runs inside the
+ *     breaker, so it cannot see one).</li>
+ * </ul>
+ *
+ * <p>Thread-safe.
+ */
+public final class GuardedSink {
+
+    private static final Logger LOG = LoggerFactory.getLogger(GuardedSink.class);
+
+    private final RedisSink sink;
+    private final CircuitBreaker breaker;
+    private final Retry retry;
+    private final Meter retries;
+
+    public GuardedSink(RedisSink sink, SinkConfig config, MetricRegistry metrics) {
+        this.sink = sink;
+        this.breaker = CircuitBreaker.of("redis", CircuitBreakerConfig.custom()
+                .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.TIME_BASED)
+                .slidingWindowSize((int) config.breakerWindow().toSeconds())
+                .minimumNumberOfCalls(config.breakerMinCalls())
+                .failureRateThreshold(config.breakerFailureRate())
+                .slowCallDurationThreshold(config.slowCallThreshold())
+                .slowCallRateThreshold(config.breakerFailureRate())
+                .waitDurationInOpenState(config.breakerOpenWait())
+                .permittedNumberOfCallsInHalfOpenState(1)
+                .maxWaitDurationInHalfOpenState(config.breakerMaxHalfOpen())
+                .automaticTransitionFromOpenToHalfOpenEnabled(true)
+                .build());
+        this.retry = Retry.of("redis", RetryConfig.custom()
+                .maxAttempts(config.retryAttempts())
+                .waitDuration(config.retryWait())
+                .retryOnException(isTransient())
+                .failAfterMaxAttempts(false)
+                .build());
+        this.retries = metrics.meter(MetricRegistry.name(GuardedSink.class, "retries"));
+        retry.getEventPublisher().onRetry(e -> retries.mark());
+        breaker.getEventPublisher().onStateTransition(e -> LOG.warn("Redis circuit breaker {}",
+                e.getStateTransition()));
+        metrics.register(MetricRegistry.name(GuardedSink.class, "breaker", "state"),
+                (Gauge<String>) () -> breaker.getState().name());
+        metrics.register(MetricRegistry.name(GuardedSink.class, "breaker", "failure-rate"),
+                (Gauge<Float>) () -> breaker.getMetrics().getFailureRate());
+        metrics.register(MetricRegistry.name(GuardedSink.class, "breaker", "slow-call-rate"),
+                (Gauge<Float>) () -> breaker.getMetrics().getSlowCallRate());
+        metrics.register(MetricRegistry.name(GuardedSink.class, "breaker", "not-permitted"),
+                (Gauge<Long>) () -> breaker.getMetrics().getNumberOfNotPermittedCalls());
+    }
+
+    /**
+     * Writes the batch through breaker and retry.
+     *
+     * @throws CallNotPermittedException when the breaker is open (nothing was sent)
+     * @throws RuntimeException when the outcome is unknown (the batch may have landed)
+     */
+    public WriteResult write(List<Message> batch) {
+        return breaker.executeSupplier(Retry.decorateSupplier(retry, () -> sink.write(batch)));
+    }
+
+    public CircuitBreaker breaker() {
+        return breaker;
+    }
+
+    /** True when the breaker would let a call through now. */
+    public boolean permitsCalls() {
+        return breaker.getState() != CircuitBreaker.State.OPEN
+                && breaker.getState() != CircuitBreaker.State.FORCED_OPEN;
+    }
+
+    static Predicate<Throwable> isTransient() {
+        return t -> {
+            Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+            if (e instanceof RedisTimeoutException || e instanceof ReplicationShortfallException) {
+                return false;
+            }
+            if (e instanceof RedisConnectionException || e instanceof RedisReadonlyException
+                    || e instanceof RedisRetryException || e instanceof RedisMasterDownException
+                    || e instanceof RedisTryAgainException) {
+                return true;
+            }
+            return e instanceof RedisException && e.getMessage() != null
+                    && (e.getMessage().startsWith("LOADING") || e.getMessage().contains("Connection refused")
+                    || e.getMessage().contains("closed"));
+        };
+    }
+}

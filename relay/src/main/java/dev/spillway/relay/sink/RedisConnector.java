@@ -1,0 +1,116 @@
+package dev.spillway.relay.sink;
+
+import java.io.Closeable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+import org.redisson.client.RedisConnectionException;
+import org.redisson.client.codec.ByteArrayCodec;
+import org.redisson.config.Config;
+import org.redisson.config.ReadMode;
+import org.redisson.config.SentinelServersConfig;
+import org.redisson.config.SubscriptionMode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Owns the Redisson client in Sentinel mode. Creating it needs a reachable Sentinel group; a
+ * relay must start (and spill) even when all of Redis is down, so the client is created in the
+ * background and retried every second until it exists. Until then {@link #client()} throws a
+ * connection error, which the write path treats like any failed write.
+ *
+ * <p>Thread-safe.
+ */
+public final class RedisConnector implements Closeable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RedisConnector.class);
+
+    private final SinkConfig config;
+    private final ScheduledExecutorService starter;
+    private volatile RedissonClient client;
+    private volatile String lastError = "not connected yet";
+    private volatile boolean closed;
+
+    public RedisConnector(SinkConfig config) {
+        this.config = config;
+        this.starter = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "redis-connector");
+            t.setDaemon(true);
+            return t;
+        });
+        starter.execute(this::tryCreate);
+    }
+
+    /** The client, or a {@link RedisConnectionException} while none could be created yet. */
+    public RedissonClient client() {
+        RedissonClient c = client;
+        if (c == null) {
+            throw new RedisConnectionException("no connection to the Sentinel group '" + config.masterName()
+                    + "' yet: " + lastError);
+        }
+        return c;
+    }
+
+    public boolean isConnected() {
+        return client != null;
+    }
+
+    private void tryCreate() {
+        if (closed) {
+            return;
+        }
+        try {
+            client = Redisson.create(redissonConfig(config));
+            LOG.info("Connected to Sentinel group '{}' via {}", config.masterName(), config.sentinels());
+        } catch (RuntimeException e) {
+            lastError = e.getMessage();
+            LOG.warn("Cannot reach Sentinel group '{}' via {} ({}); retrying in 1 s", config.masterName(),
+                    config.sentinels(), e.getMessage());
+            starter.schedule(this::tryCreate, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    static Config redissonConfig(SinkConfig sink) {
+        Config c = new Config();
+        c.setCodec(ByteArrayCodec.INSTANCE);
+        c.setThreads(2);
+        c.setNettyThreads(4);
+        c.setTcpKeepAlive(true);
+        SentinelServersConfig s = c.useSentinelServers()
+                .setMasterName(sink.masterName())
+                .setCheckSentinelsList(false)
+                .setScanInterval(250);
+        for (String address : sink.sentinels()) {
+            s.addSentinelAddress("redis://" + address);
+        }
+        s.setReadMode(ReadMode.MASTER)
+                .setSubscriptionMode(SubscriptionMode.MASTER)
+                .setTimeout((int) sink.timeout().toMillis())
+                .setConnectTimeout((int) sink.connectTimeout().toMillis())
+                .setRetryAttempts(0)
+                .setMasterConnectionPoolSize(8)
+                .setMasterConnectionMinimumIdleSize(2)
+                .setSlaveConnectionPoolSize(2)
+                .setSlaveConnectionMinimumIdleSize(1)
+                .setPingConnectionInterval(1000);
+        if (sink.password() != null) {
+            s.setPassword(sink.password());
+        }
+        if (sink.sentinelPassword() != null) {
+            s.setSentinelPassword(sink.sentinelPassword());
+        }
+        return c;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        starter.shutdownNow();
+        RedissonClient c = client;
+        if (c != null) {
+            c.shutdown(0, 2, TimeUnit.SECONDS);
+        }
+    }
+}

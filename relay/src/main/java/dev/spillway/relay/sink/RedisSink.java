@@ -1,0 +1,156 @@
+package dev.spillway.relay.sink;
+
+import com.codahale.metrics.Histogram;
+import com.codahale.metrics.Meter;
+import com.codahale.metrics.MetricRegistry;
+import com.codahale.metrics.Timer;
+import dev.spillway.relay.Message;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.redisson.api.BatchOptions;
+import org.redisson.api.BatchResult;
+import org.redisson.api.RBatch;
+import org.redisson.api.RFuture;
+import org.redisson.api.RScript;
+import org.redisson.client.codec.ByteArrayCodec;
+
+/**
+ * Writes batches of messages to the Redis master, idempotently, and reports success only when
+ * the ack policy holds.
+ *
+ * <h2>Idempotence: a high-water mark per relay incarnation</h2>
+ * Every message id is (instance, sequence); one relay incarnation hands out sequences in
+ * order and its write path applies them in order (one batch in flight, replay in log order).
+ * For each run of messages from one incarnation, one Lua script — atomic on the master —
+ * reads the incarnation's high-water mark {@code <prefix><instance>}, pushes only messages
+ * whose sequence is above it, stores the new mark and refreshes its TTL. Replaying a batch
+ * whose first attempt did land therefore pushes nothing twice. The mark replicates with the
+ * lists it guards, so a promoted replica has the mark that matches its data.
+ *
+ * <p>Memory cost in Redis: one string key (about 100 bytes) per relay incarnation written in
+ * the last {@code sink.dedupeTtl} (7 days by default), independent of message volume. The TTL
+ * must exceed the longest time a message can wait in a spill log before replay; if a relay
+ * stays down longer, its replay may re-push messages that had landed but were not committed.
+ * Sequences are compared as Lua numbers (doubles): exact up to 2^53 per incarnation.
+ *
+ * <h2>Ack policy</h2>
+ * With {@code sink.minReplicas} = N > 0, the batch ends with {@code WAIT N timeout} on the same
+ * connection; fewer confirmations throw {@link ReplicationShortfallException}. The master's
+ * {@code min-replicas-to-write} additionally makes an isolated old master refuse writes.
+ *
+ * <p>Thread-safe, but the idempotence argument needs callers to write one batch at a time in
+ * sequence order; the router does.
+ */
+public final class RedisSink {
+
+    static final String SCRIPT = """
+            local hw = tonumber(redis.call('GET', KEYS[1]) or '-1')
+            local applied = 0
+            local n = tonumber(ARGV[2])
+            local i = 3
+            for _ = 1, n do
+              local seq = tonumber(ARGV[i + 1])
+              if seq > hw then
+                redis.call(ARGV[i], ARGV[i + 2], ARGV[i + 3])
+                hw = seq
+                applied = applied + 1
+              end
+              i = i + 4
+            end
+            redis.call('SET', KEYS[1], hw, 'EX', ARGV[1])
+            return {applied, n - applied}
+            """;
+
+    private static final byte[] RPUSH = "RPUSH".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] LPUSH = "LPUSH".getBytes(StandardCharsets.US_ASCII);
+
+    private final RedisConnector redis;
+    private final SinkConfig config;
+    private final BatchOptions batchOptions;
+    private final byte[] ttlSeconds;
+    private final Timer writeTimer;
+    private final Histogram batchSize;
+    private final Meter applied;
+    private final Meter deduped;
+
+    public RedisSink(RedisConnector redis, SinkConfig config, MetricRegistry metrics) {
+        this.redis = redis;
+        this.config = config;
+        BatchOptions options = BatchOptions.defaults()
+                .executionMode(BatchOptions.ExecutionMode.IN_MEMORY)
+                .retryAttempts(0) // retries are resilience4j's, inside the breaker
+                .responseTimeout(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
+        if (config.minReplicas() > 0) {
+            options = options.sync(config.minReplicas(), config.waitTimeout());
+        }
+        this.batchOptions = options;
+        this.ttlSeconds = ascii(config.dedupeTtl().toSeconds());
+        this.writeTimer = metrics.timer(MetricRegistry.name(RedisSink.class, "write"));
+        this.batchSize = metrics.histogram(MetricRegistry.name(RedisSink.class, "batch-size"));
+        this.applied = metrics.meter(MetricRegistry.name(RedisSink.class, "applied"));
+        this.deduped = metrics.meter(MetricRegistry.name(RedisSink.class, "deduped"));
+    }
+
+    /** The key holding the high-water mark of one relay incarnation. */
+    public String highWaterKey(long instance) {
+        return config.dedupeKeyPrefix() + Long.toHexString(instance);
+    }
+
+    /**
+     * Writes {@code batch} (in order) and returns once the master applied it and the ack policy
+     * holds; throws otherwise, in which case the batch may or may not have been applied.
+     */
+    public WriteResult write(List<Message> batch) {
+        if (batch.isEmpty()) {
+            return new WriteResult(0, 0);
+        }
+        try (Timer.Context ignored = writeTimer.time()) {
+            RBatch rb = redis.client().createBatch(batchOptions);
+            RScript.Mode mode = RScript.Mode.READ_WRITE;
+            List<RFuture<List<Number>>> runs = new ArrayList<>();
+            int start = 0;
+            while (start < batch.size()) {
+                long instance = batch.get(start).instance();
+                int end = start;
+                while (end < batch.size() && batch.get(end).instance() == instance) {
+                    end++;
+                }
+                Object[] args = new Object[2 + 4 * (end - start)];
+                args[0] = ttlSeconds;
+                args[1] = ascii(end - start);
+                int a = 2;
+                for (int i = start; i < end; i++) {
+                    Message m = batch.get(i);
+                    args[a++] = m.op() == Message.ListOp.RPUSH ? RPUSH : LPUSH;
+                    args[a++] = ascii(m.sequence());
+                    args[a++] = m.key();
+                    args[a++] = m.value();
+                }
+                runs.add(rb.getScript(ByteArrayCodec.INSTANCE).evalAsync(mode, SCRIPT, RScript.ReturnType.LIST,
+                        List.of(highWaterKey(instance)), args));
+                start = end;
+            }
+            BatchResult<?> result = rb.execute();
+            if (config.minReplicas() > 0 && result.getSyncedSlaves() < config.minReplicas()) {
+                throw new ReplicationShortfallException(result.getSyncedSlaves(), config.minReplicas());
+            }
+            int pushed = 0;
+            int skipped = 0;
+            for (RFuture<List<Number>> run : runs) {
+                List<Number> counts = run.toCompletableFuture().join();
+                pushed += counts.get(0).intValue();
+                skipped += counts.get(1).intValue();
+            }
+            batchSize.update(batch.size());
+            applied.mark(pushed);
+            deduped.mark(skipped);
+            return new WriteResult(pushed, skipped);
+        }
+    }
+
+    private static byte[] ascii(long v) {
+        return Long.toString(v).getBytes(StandardCharsets.US_ASCII);
+    }
+}
