@@ -54,7 +54,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe: {@link #submit} may be called from any thread.
  */
-public final class Router implements Closeable {
+public final class Router implements Intake, Closeable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Router.class);
 
@@ -126,6 +126,7 @@ public final class Router implements Closeable {
      * durable (in Redis per the ack policy, or fsync'd in the spill log), or exceptionally with
      * a {@link RelayRejectedException} naming why some value was refused.
      */
+    @Override
     public CompletableFuture<Void> submit(Message.ListOp op, byte[] key, List<byte[]> values) {
         Ack ack = new Ack(values.size());
         synchronized (lock) {

@@ -1,0 +1,123 @@
+package dev.spillway.relay;
+
+import com.codahale.metrics.MetricRegistry;
+import dev.spillway.relay.config.RelayConfig;
+import dev.spillway.relay.ingress.IngressServer;
+import dev.spillway.relay.route.Router;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One relay process: the write path ({@link Relay}) behind its listeners ({@link IngressServer}).
+ *
+ * <p>Lifecycle: {@code starting} until every listener is bound; then {@code ok} (or
+ * {@code spilling}, {@code full}); {@link #drain} turns /health to 503 at once, refuses new
+ * connections, lets every in-flight message be acknowledged or refused, syncs the spill log and
+ * stops, within {@code shutdown.drainTimeout}.
+ *
+ * <p>Thread-safe.
+ */
+public final class RelayServer implements Closeable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RelayServer.class);
+
+    private final RelayConfig config;
+    private final Relay relay;
+    private final IngressServer ingress;
+    private volatile boolean started;
+    private volatile boolean draining;
+    private boolean stopped; // guarded by this
+
+    private RelayServer(RelayConfig config, MetricRegistry metrics) throws IOException {
+        this.config = config;
+        this.relay = Relay.start(config.sink(), config.spill(), metrics);
+        try {
+            this.ingress = new IngressServer(config, relay.router(), this::status);
+        } catch (IOException | RuntimeException e) {
+            relay.close();
+            throw e;
+        }
+        started = true;
+        LOG.info("Relay '{}' listening: {}; Sentinel group '{}' via {}; spill {} (max {} bytes)", config.name(),
+                ingress.addresses().entrySet().stream().map(e -> e.getKey() + " " + e.getValue().getHostString() + ":"
+                        + e.getValue().getPort()).collect(Collectors.joining(", ")),
+                config.sink().masterName(), config.sink().sentinels(), config.spill().directory(),
+                config.spill().maxBytes());
+    }
+
+    public static RelayServer start(RelayConfig config, MetricRegistry metrics) throws IOException {
+        return new RelayServer(config, metrics);
+    }
+
+    public RelayStatus status() {
+        Router router = relay.router();
+        long pendingBytes = relay.spill().pendingBytes();
+        String mode = router.mode().name();
+        String state;
+        if (draining) {
+            state = "draining";
+        } else if (!started) {
+            state = "starting";
+        } else if (relay.spill().isFailed()
+                || (router.mode() == Router.Mode.SPILL
+                        && pendingBytes + config.limits().maxValueBytes() > config.spill().maxBytes())) {
+            state = "full";
+        } else {
+            state = router.mode() == Router.Mode.SPILL ? "spilling" : "ok";
+        }
+        String master = relay.sentinels().master();
+        return new RelayStatus(config.name(), Long.toHexString(router.instance()), state, mode,
+                master == null ? "unknown" : master, relay.sink().breaker().getState().name(),
+                relay.spill().pendingMessages(), pendingBytes, config.spill().maxBytes(),
+                relay.sentinels().failovers(), ingress == null ? 0 : ingress.connections(),
+                ingress == null ? 0 : ingress.inFlight().total());
+    }
+
+    public Map<String, InetSocketAddress> addresses() {
+        return ingress.addresses();
+    }
+
+    public Relay relay() {
+        return relay;
+    }
+
+    /** Orderly shutdown; safe to call more than once. */
+    public synchronized void drain() throws IOException {
+        if (stopped) {
+            return;
+        }
+        long start = System.nanoTime();
+        long deadline = start + config.drainTimeout().toNanos();
+        draining = true;
+        LOG.info("Draining relay '{}': /health answers 503, new connections are refused", config.name());
+        ingress.stopAccepting();
+        relay.router().close(); // queued messages are written or spilled; later ones refused
+        while (ingress.inFlight().total() > 0 && System.nanoTime() < deadline) {
+            try {
+                TimeUnit.MILLISECONDS.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        long unanswered = ingress.inFlight().total();
+        ingress.close();
+        relay.close();
+        stopped = true;
+        LOG.info("Relay '{}' stopped after {} ms{}", config.name(),
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),
+                unanswered == 0 ? "" : "; " + unanswered + " messages were still awaiting their ack (they are in the"
+                        + " spill log if acked, otherwise their producers saw the connection close)");
+    }
+
+    @Override
+    public void close() throws IOException {
+        drain();
+    }
+}

@@ -1,0 +1,16 @@
+package dev.spillway.relay;
+
+/**
+ * A snapshot of one relay for /health, INFO and the dashboard.
+ *
+ * @param state {@code starting}, {@code ok}, {@code spilling} (taking writes into the spill log),
+ *     {@code full} (the spill log cannot take more), {@code draining} (shutting down)
+ */
+public record RelayStatus(String name, String instance, String state, String mode, String master, String breaker,
+        long pendingMessages, long pendingBytes, long spillMaxBytes, long failovers, long connections, long inFlight) {
+
+    /** True when a load balancer should send this relay traffic. */
+    public boolean takesWrites() {
+        return state.equals("ok") || state.equals("spilling");
+    }
+}

@@ -1,0 +1,78 @@
+package dev.spillway.relay.admin;
+
+import dev.spillway.relay.RelayStatus;
+import dev.spillway.relay.ingress.http.HttpReplies;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The admin endpoints. {@code GET /health}: 200 while the relay takes writes (directly or into
+ * its spill log), 503 while starting, draining or full; the JSON body says which, and shows the
+ * master, the breaker and the spill depth.
+ *
+ * <p>Stateless apart from its collaborators; sharable and thread-safe.
+ */
+@ChannelHandler.Sharable
+public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+
+    private final Supplier<RelayStatus> status;
+
+    public AdminHandler(Supplier<RelayStatus> status) {
+        this.status = status;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+        String path = new QueryStringDecoder(req.uri()).path();
+        FullHttpResponse r;
+        if (!req.method().equals(HttpMethod.GET) && !req.method().equals(HttpMethod.HEAD)) {
+            r = HttpReplies.error(HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET");
+        } else if (path.equals("/health")) {
+            r = health();
+        } else {
+            r = HttpReplies.error(HttpResponseStatus.NOT_FOUND, "no such resource; try /health");
+        }
+        boolean keepAlive = HttpUtil.isKeepAlive(req);
+        r.headers().set(HttpHeaderNames.CONNECTION, keepAlive ? HttpHeaderValues.KEEP_ALIVE : HttpHeaderValues.CLOSE);
+        r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+        var f = ctx.writeAndFlush(r);
+        if (!keepAlive) {
+            f.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    private FullHttpResponse health() {
+        RelayStatus s = status.get();
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("status", s.state());
+        body.put("name", s.name());
+        body.put("instance", s.instance());
+        body.put("master", s.master());
+        body.put("breaker", s.breaker());
+        body.put("mode", s.mode());
+        body.put("spill", Map.of("pendingMessages", s.pendingMessages(), "pendingBytes", s.pendingBytes(),
+                "maxBytes", s.spillMaxBytes()));
+        body.put("failovers", s.failovers());
+        body.put("connections", s.connections());
+        body.put("inFlight", s.inFlight());
+        return HttpReplies.json(s.takesWrites() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, body);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+}

@@ -1,0 +1,64 @@
+package dev.spillway.relay.config;
+
+import dev.spillway.relay.sink.SinkConfig;
+import dev.spillway.relay.spill.SpillLogConfig;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Everything one relay process runs with, validated. Built by {@link ConfigLoader} from YAML
+ * and {@code SPILLWAY_*} environment variables; every field is listed with its default in
+ * {@code relay/relay.example.yaml}.
+ *
+ * @param name shown in INFO, /health and logs
+ * @param resp Redis-protocol listener
+ * @param line line-protocol listener (one message per line)
+ * @param lineKey the list that line-protocol messages go to
+ * @param http HTTP ingest listener
+ * @param admin health, metrics and dashboard
+ * @param password RESP {@code AUTH} password, or null for none
+ * @param httpToken bearer token required by HTTP ingest, or null for none
+ * @param drainTimeout longest an orderly shutdown (SIGTERM) waits for in-flight messages
+ */
+public record RelayConfig(String name, ListenerConfig resp, ListenerConfig line, String lineKey, ListenerConfig http,
+        ListenerConfig admin, Limits limits, String password, String httpToken, SinkConfig sink, SpillLogConfig spill,
+        Duration drainTimeout) {
+
+    public static final String DEFAULT_NAME = "relay";
+    public static final ListenerConfig DEFAULT_RESP = new ListenerConfig(true, "127.0.0.1", 6390);
+    public static final ListenerConfig DEFAULT_LINE = new ListenerConfig(true, "127.0.0.1", 9511);
+    public static final String DEFAULT_LINE_KEY = "data_queue";
+    public static final ListenerConfig DEFAULT_HTTP = new ListenerConfig(true, "127.0.0.1", 8090);
+    public static final ListenerConfig DEFAULT_ADMIN = new ListenerConfig(true, "127.0.0.1", 8091);
+    public static final String DEFAULT_SPILL_DIR = "spill";
+    public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(10);
+
+    public RelayConfig {
+        Objects.requireNonNull(resp, "resp");
+        Objects.requireNonNull(line, "line");
+        Objects.requireNonNull(http, "http");
+        Objects.requireNonNull(admin, "admin");
+        Objects.requireNonNull(limits, "limits");
+        Objects.requireNonNull(sink, "sink");
+        Objects.requireNonNull(spill, "spill");
+        if (name == null || name.isBlank()) {
+            throw new ConfigException("name: '" + name + "' (expected: a non-empty name)");
+        }
+        if (lineKey == null || lineKey.isEmpty()) {
+            throw new ConfigException("listeners.line.key: '" + lineKey + "' (expected: a Redis list name)");
+        }
+        if (password != null && password.isEmpty()) {
+            throw new ConfigException("security.password: '' (expected: a password, or no setting for none)");
+        }
+        if (httpToken != null && httpToken.isEmpty()) {
+            throw new ConfigException("security.httpToken: '' (expected: a token, or no setting for none)");
+        }
+        if (drainTimeout == null || drainTimeout.isNegative()) {
+            throw new ConfigException("shutdown.drainTimeout: " + drainTimeout + " (expected: >= 0)");
+        }
+        if (limits.maxValueBytes() + 64 > spill.maxRecordBytes()) {
+            throw new ConfigException("limits.maxValueBytes: " + limits.maxValueBytes()
+                    + " (expected: below spill.maxRecordBytes " + spill.maxRecordBytes() + " minus 64)");
+        }
+    }
+}

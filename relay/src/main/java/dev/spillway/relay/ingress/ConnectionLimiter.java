@@ -1,0 +1,48 @@
+package dev.spillway.relay.ingress;
+
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.group.ChannelGroup;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+/**
+ * Counts ingress connections across all listeners; one past {@code limits.maxConnections} gets
+ * the listener's own error ({@code refusal}) and is closed before anything else happens.
+ * One instance per listener, sharing the counter; thread-safe.
+ */
+@ChannelHandler.Sharable
+public final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
+
+    private final AtomicInteger open;
+    private final ChannelGroup all;
+    private final int max;
+    private final Function<String, Object> refusal;
+
+    public ConnectionLimiter(AtomicInteger open, ChannelGroup all, int max, Function<String, Object> refusal) {
+        this.open = open;
+        this.all = all;
+        this.max = max;
+        this.refusal = refusal;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        if (open.incrementAndGet() > max) {
+            ctx.channel().config().setAutoRead(false);
+            ctx.writeAndFlush(refusal.apply("too many connections (limits.maxConnections=" + max + ")"))
+                    .addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        all.add(ctx.channel());
+        super.channelActive(ctx);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        open.decrementAndGet();
+        super.channelInactive(ctx);
+    }
+}

@@ -1,0 +1,156 @@
+package dev.spillway.relay.ingress;
+
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+
+/**
+ * The replies of one connection, in request order: a request reserves a slot when it arrives;
+ * its reply is written once it and every earlier reply are ready. Pipelined requests are
+ * therefore answered in order, each only when its messages are durable.
+ *
+ * <p>Also the connection's backpressure: while the messages waiting for acks reach the
+ * per-connection bound, or all connections' together reach the total bound, the channel stops
+ * reading (autoRead off) rather than buffering; it reads again once below half the bound.
+ *
+ * <p>Confined to the channel's event loop: every method must be called there;
+ * {@link #completeLater} hops there from any thread.
+ */
+public final class ReplyQueue {
+
+    private static final class Slot {
+        Object reply;
+        boolean ready;
+        boolean closeAfter;
+        int messages;
+    }
+
+    private final ChannelHandlerContext ctx;
+    private final InFlight inFlight;
+    private final ArrayDeque<Slot> slots = new ArrayDeque<>();
+    private int waitingMessages;
+    private boolean paused;
+    private boolean closing;
+
+    public ReplyQueue(ChannelHandlerContext ctx, InFlight inFlight) {
+        this.ctx = ctx;
+        this.inFlight = inFlight;
+    }
+
+    /** A reply that is ready now, written after every earlier one. */
+    public void reply(Object reply) {
+        Slot s = new Slot();
+        s.reply = reply;
+        s.ready = true;
+        slots.add(s);
+        flushReady();
+    }
+
+    /** The last reply: written after every earlier one, then the connection closes; later input is ignored. */
+    public void replyAndClose(Object reply) {
+        Slot s = new Slot();
+        s.reply = reply;
+        s.ready = true;
+        s.closeAfter = true;
+        slots.add(s);
+        closing = true;
+        ctx.channel().config().setAutoRead(false);
+        flushReady();
+    }
+
+    /**
+     * Reserves the next reply for a request carrying {@code messages} messages; when
+     * {@code ack} completes, {@code toReply} turns its outcome (null or the error) into the reply.
+     */
+    public <T> void completeLater(int messages, CompletableFuture<T> ack, Function<Throwable, Object> toReply) {
+        Slot s = new Slot();
+        s.messages = messages;
+        slots.add(s);
+        waitingMessages += messages;
+        inFlight.add(messages);
+        checkPause();
+        ack.whenComplete((v, error) -> {
+            Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                    ? error.getCause() : error;
+            ctx.executor().execute(() -> {
+                waitingMessages -= s.messages;
+                inFlight.add(-s.messages);
+                s.reply = toReply.apply(cause);
+                s.ready = true;
+                flushReady();
+                checkResume();
+            });
+        });
+    }
+
+    /** True when this connection input is being ignored (closing after an error or QUIT). */
+    public boolean isClosing() {
+        return closing;
+    }
+
+    /** Replies reserved or queued and not yet written. */
+    public int pending() {
+        return slots.size();
+    }
+
+    /** Releases replies that will never be written (the connection went away). */
+    public void discard() {
+        Slot s;
+        while ((s = slots.poll()) != null) {
+            if (s.reply != null) {
+                ReferenceCountUtil.release(s.reply);
+            }
+        }
+    }
+
+    private void flushReady() {
+        boolean wrote = false;
+        while (!slots.isEmpty() && slots.peek().ready) {
+            Slot s = slots.poll();
+            if (!ctx.channel().isActive()) {
+                ReferenceCountUtil.release(s.reply);
+                continue;
+            }
+            if (s.closeAfter) {
+                ctx.writeAndFlush(s.reply).addListener(ChannelFutureListener.CLOSE);
+                discard();
+                return;
+            }
+            ctx.write(s.reply);
+            wrote = true;
+        }
+        if (wrote) {
+            ctx.flush();
+        }
+    }
+
+    private void checkPause() {
+        if (!paused && (waitingMessages >= inFlight.perConnectionLimit() || inFlight.overTotal())) {
+            paused = true;
+            ctx.channel().config().setAutoRead(false);
+            if (waitingMessages < inFlight.perConnectionLimit()) {
+                pollTotal();
+            }
+        }
+    }
+
+    private void checkResume() {
+        if (paused && !closing && waitingMessages <= inFlight.perConnectionLimit() / 2 && !inFlight.overTotal()) {
+            paused = false;
+            ctx.channel().config().setAutoRead(true);
+        }
+    }
+
+    /** Paused for the total bound only: nothing of ours will complete to wake us, so look again shortly. */
+    private void pollTotal() {
+        ctx.executor().schedule(() -> {
+            checkResume();
+            if (paused && ctx.channel().isActive() && waitingMessages == 0) {
+                pollTotal();
+            }
+        }, 2, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+}

@@ -1,0 +1,47 @@
+package dev.spillway.relay.ingress.http;
+
+import dev.spillway.relay.config.Limits;
+import dev.spillway.relay.ingress.ConnectionLimiter;
+import dev.spillway.relay.ingress.InFlight;
+import dev.spillway.relay.route.Intake;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The HTTP ingest listener's pipeline. {@link HttpObjectAggregator} answers a body larger than
+ * {@code limits.maxRequestBytes} with 413 itself, before reading it.
+ */
+public final class HttpIngestInitializer extends ChannelInitializer<SocketChannel> {
+
+    private final Intake router;
+    private final Limits limits;
+    private final InFlight inFlight;
+    private final ConnectionLimiter connections;
+    private final String token;
+
+    public HttpIngestInitializer(Intake router, Limits limits, InFlight inFlight, ConnectionLimiter connections,
+            String token) {
+        this.router = router;
+        this.limits = limits;
+        this.inFlight = inFlight;
+        this.connections = connections;
+        this.token = token;
+    }
+
+    @Override
+    protected void initChannel(SocketChannel ch) {
+        ChannelPipeline p = ch.pipeline();
+        p.addLast("connections", connections);
+        p.addLast("idle", new IdleStateHandler(limits.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+        p.addLast("codec", new HttpServerCodec());
+        p.addLast("continue", new HttpServerExpectContinueHandler());
+        p.addLast("aggregator", new HttpObjectAggregator(limits.maxRequestBytes(), true));
+        p.addLast("ingest", new HttpIngestHandler(router, inFlight, limits.maxValueBytes(), token));
+    }
+}

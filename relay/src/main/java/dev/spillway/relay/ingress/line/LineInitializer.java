@@ -1,0 +1,40 @@
+package dev.spillway.relay.ingress.line;
+
+import dev.spillway.relay.config.Limits;
+import dev.spillway.relay.ingress.ConnectionLimiter;
+import dev.spillway.relay.ingress.InFlight;
+import dev.spillway.relay.route.Intake;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.LineBasedFrameDecoder;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
+
+/** The line-protocol listener's pipeline, assembled in one place. */
+public final class LineInitializer extends ChannelInitializer<SocketChannel> {
+
+    private final Intake router;
+    private final Limits limits;
+    private final InFlight inFlight;
+    private final ConnectionLimiter connections;
+    private final String key;
+
+    public LineInitializer(Intake router, Limits limits, InFlight inFlight, ConnectionLimiter connections, String key) {
+        this.router = router;
+        this.limits = limits;
+        this.inFlight = inFlight;
+        this.connections = connections;
+        this.key = key;
+    }
+
+    @Override
+    protected void initChannel(SocketChannel ch) {
+        ChannelPipeline p = ch.pipeline();
+        p.addLast("connections", connections);
+        p.addLast("idle", new IdleStateHandler(limits.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+        // failFast: a too-long line is reported at once and then skipped up to its newline
+        p.addLast("lines", new LineBasedFrameDecoder(limits.maxValueBytes(), true, true));
+        p.addLast("handler", new LineHandler(router, inFlight, key, limits.maxValueBytes()));
+    }
+}

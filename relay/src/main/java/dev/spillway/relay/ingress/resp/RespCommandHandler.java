@@ -1,0 +1,298 @@
+package dev.spillway.relay.ingress.resp;
+
+import dev.spillway.relay.Message;
+import dev.spillway.relay.RelayStatus;
+import dev.spillway.relay.ingress.InFlight;
+import dev.spillway.relay.ingress.Rejections;
+import dev.spillway.relay.ingress.ReplyQueue;
+import dev.spillway.relay.route.Intake;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.redis.ArrayRedisMessage;
+import io.netty.handler.codec.redis.ErrorRedisMessage;
+import io.netty.handler.codec.redis.FullBulkStringRedisMessage;
+import io.netty.handler.codec.redis.InlineCommandRedisMessage;
+import io.netty.handler.codec.redis.IntegerRedisMessage;
+import io.netty.handler.codec.redis.RedisMessage;
+import io.netty.handler.codec.redis.SimpleStringRedisMessage;
+import io.netty.handler.timeout.IdleStateEvent;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/**
+ * Answers the Redis protocol: RPUSH/LPUSH go to the router and are answered (in order) with the
+ * number of values accepted once durable; the connection commands that real clients send on
+ * connect are answered locally; anything else gets an error naming what Spillway accepts.
+ * Protocol errors are answered and the connection closed, since the stream cannot be resynced.
+ *
+ * <p>One instance per connection; confined to its event loop.
+ */
+public final class RespCommandHandler extends SimpleChannelInboundHandler<RedisMessage> {
+
+    static final String ACCEPTED = "Spillway accepts RPUSH, LPUSH, PING, ECHO, QUIT, SELECT 0, "
+            + "CLIENT SETNAME|SETINFO|GETNAME|ID, HELLO 2, COMMAND, CONFIG GET, INFO, AUTH";
+    private static final AtomicLong CLIENT_IDS = new AtomicLong();
+    private static final RedisMessage OK = new SimpleStringRedisMessage("OK");
+    private static final RedisMessage PONG = new SimpleStringRedisMessage("PONG");
+
+    private final Intake router;
+    private final InFlight inFlight;
+    private final byte[] password;
+    private final Supplier<RelayStatus> status;
+    private final long clientId = CLIENT_IDS.incrementAndGet();
+    private ReplyQueue replies;
+    private boolean authenticated;
+    private String clientName;
+
+    public RespCommandHandler(Intake router, InFlight inFlight, String password, Supplier<RelayStatus> status) {
+        this.router = router;
+        this.inFlight = inFlight;
+        this.password = password == null ? null : password.getBytes(StandardCharsets.UTF_8);
+        this.status = status;
+        this.authenticated = password == null;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        replies = new ReplyQueue(ctx, inFlight);
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, RedisMessage msg) {
+        if (replies.isClosing()) {
+            return;
+        }
+        List<byte[]> args = arguments(msg);
+        if (args == null) {
+            protocolError("expected a command as an array of bulk strings, got " + msg.getClass().getSimpleName());
+            return;
+        }
+        if (args.isEmpty()) {
+            return; // an empty inline line, as Redis does
+        }
+        String cmd = new String(args.get(0), StandardCharsets.UTF_8).toUpperCase(Locale.ROOT);
+        if (!authenticated && !cmd.equals("AUTH") && !cmd.equals("HELLO") && !cmd.equals("QUIT")) {
+            replies.reply(error("NOAUTH Authentication required."));
+            return;
+        }
+        switch (cmd) {
+            case "RPUSH" -> push(Message.ListOp.RPUSH, args);
+            case "LPUSH" -> push(Message.ListOp.LPUSH, args);
+            case "PING" -> replies.reply(args.size() == 1 ? PONG : args.size() == 2 ? bulk(args.get(1)) : arity("ping"));
+            case "ECHO" -> replies.reply(args.size() == 2 ? bulk(args.get(1)) : arity("echo"));
+            case "QUIT" -> replies.replyAndClose(OK);
+            case "SELECT" -> replies.reply(args.size() != 2 ? arity("select")
+                    : text(args.get(1)).equals("0") ? OK
+                    : error("ERR Spillway writes to database 0 only (SELECT 0)"));
+            case "AUTH" -> replies.reply(auth(args));
+            case "HELLO" -> replies.reply(hello(args));
+            case "CLIENT" -> replies.reply(client(args));
+            case "COMMAND" -> replies.reply(args.size() >= 2 && text(args.get(1)).equalsIgnoreCase("COUNT")
+                    ? new IntegerRedisMessage(0) : new ArrayRedisMessage(List.of()));
+            case "CONFIG" -> replies.reply(args.size() >= 2 && text(args.get(1)).equalsIgnoreCase("GET")
+                    ? new ArrayRedisMessage(List.of()) : error("ERR Spillway answers CONFIG GET only (with nothing)"));
+            case "INFO" -> replies.reply(bulk(info().getBytes(StandardCharsets.UTF_8)));
+            default -> replies.reply(error("ERR unknown command '" + printable(args.get(0)) + "'; " + ACCEPTED));
+        }
+    }
+
+    private void push(Message.ListOp op, List<byte[]> args) {
+        if (args.size() < 3) {
+            replies.reply(arity(op.name().toLowerCase(Locale.ROOT)));
+            return;
+        }
+        int values = args.size() - 2;
+        replies.completeLater(values, router.submit(op, args.get(1), args.subList(2, args.size())),
+                err -> err == null ? new IntegerRedisMessage(values)
+                        : error((Rejections.isBusy(err) ? "BUSY " : "ERR ") + Rejections.describe(err)));
+    }
+
+    private RedisMessage auth(List<byte[]> args) {
+        if (args.size() < 2 || args.size() > 3) {
+            return arity("auth");
+        }
+        if (password == null) {
+            return error("ERR AUTH <password> called without any password configured for the default user. "
+                    + "Are you sure your configuration is correct?");
+        }
+        boolean userOk = args.size() == 2 || text(args.get(1)).equals("default");
+        if (userOk && MessageDigest.isEqual(password, args.get(args.size() - 1))) {
+            authenticated = true;
+            return OK;
+        }
+        return error("WRONGPASS invalid username-password pair or user is disabled.");
+    }
+
+    private RedisMessage hello(List<byte[]> args) {
+        int i = 1;
+        if (args.size() > 1) {
+            String proto = text(args.get(1));
+            if (!proto.equals("2")) {
+                return error(proto.equals("3") ? "NOPROTO sorry, Spillway speaks RESP2 only"
+                        : "ERR Protocol version is not an integer or out of range");
+            }
+            i = 2;
+        }
+        for (; i < args.size(); i++) {
+            String opt = text(args.get(i)).toUpperCase(Locale.ROOT);
+            if (opt.equals("AUTH") && i + 2 < args.size()) {
+                RedisMessage r = auth(List.of("AUTH".getBytes(StandardCharsets.UTF_8), args.get(i + 1), args.get(i + 2)));
+                if (r instanceof ErrorRedisMessage) {
+                    return r;
+                }
+                i += 2;
+            } else if (opt.equals("SETNAME") && i + 1 < args.size()) {
+                clientName = text(args.get(++i));
+            } else {
+                return error("ERR Syntax error in HELLO option '" + printable(args.get(i)) + "'");
+            }
+        }
+        if (!authenticated) {
+            return error("NOAUTH HELLO must be called with the client already authenticated, "
+                    + "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client");
+        }
+        List<RedisMessage> fields = new ArrayList<>();
+        fields.add(bulk("server"));
+        fields.add(bulk("spillway"));
+        fields.add(bulk("version"));
+        fields.add(bulk(RelayVersion.REDIS_COMPATIBLE));
+        fields.add(bulk("proto"));
+        fields.add(new IntegerRedisMessage(2));
+        fields.add(bulk("id"));
+        fields.add(new IntegerRedisMessage(clientId));
+        fields.add(bulk("mode"));
+        fields.add(bulk("standalone"));
+        fields.add(bulk("role"));
+        fields.add(bulk("master"));
+        fields.add(bulk("modules"));
+        fields.add(new ArrayRedisMessage(List.of()));
+        return new ArrayRedisMessage(fields);
+    }
+
+    private RedisMessage client(List<byte[]> args) {
+        String sub = args.size() >= 2 ? text(args.get(1)).toUpperCase(Locale.ROOT) : "";
+        return switch (sub) {
+            case "SETNAME" -> {
+                if (args.size() != 3) {
+                    yield arity("client|setname");
+                }
+                clientName = text(args.get(2));
+                yield OK;
+            }
+            case "SETINFO" -> args.size() == 4 ? OK : arity("client|setinfo");
+            case "GETNAME" -> clientName == null ? FullBulkStringRedisMessage.NULL_INSTANCE : bulk(clientName);
+            case "ID" -> new IntegerRedisMessage(clientId);
+            default -> error("ERR Spillway answers CLIENT SETNAME, SETINFO, GETNAME and ID only");
+        };
+    }
+
+    private String info() {
+        RelayStatus s = status.get();
+        return "# Server\r\n"
+                + "redis_version:" + RelayVersion.REDIS_COMPATIBLE + "\r\n"
+                + "redis_mode:standalone\r\n"
+                + "spillway_version:" + RelayVersion.VERSION + "\r\n"
+                + "loading:0\r\n"
+                + "\r\n# Spillway\r\n"
+                + "relay_name:" + s.name() + "\r\n"
+                + "relay_instance:" + s.instance() + "\r\n"
+                + "relay_state:" + s.state() + "\r\n"
+                + "relay_mode:" + s.mode() + "\r\n"
+                + "redis_master:" + s.master() + "\r\n"
+                + "breaker_state:" + s.breaker() + "\r\n"
+                + "spill_pending_messages:" + s.pendingMessages() + "\r\n"
+                + "spill_pending_bytes:" + s.pendingBytes() + "\r\n"
+                + "spill_max_bytes:" + s.spillMaxBytes() + "\r\n"
+                + "failovers:" + s.failovers() + "\r\n"
+                + "connected_clients:" + s.connections() + "\r\n"
+                + "in_flight_messages:" + s.inFlight() + "\r\n";
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof DecoderException) {
+            Throwable root = cause.getCause() != null ? cause.getCause() : cause;
+            protocolError(root.getMessage() != null ? root.getMessage() : root.toString());
+        } else {
+            ctx.close();
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent && replies.pending() == 0) {
+            replies.replyAndClose(error("ERR idle for longer than limits.idleTimeout; closing"));
+        } else {
+            super.userEventTriggered(ctx, evt);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        replies.discard();
+        super.channelInactive(ctx);
+    }
+
+    private void protocolError(String what) {
+        if (!replies.isClosing()) {
+            replies.replyAndClose(error("ERR Protocol error: " + what));
+        }
+    }
+
+    /** The command's arguments, or null when the message is not a command. */
+    private static List<byte[]> arguments(RedisMessage msg) {
+        if (msg instanceof InlineCommandRedisMessage inline) {
+            List<byte[]> out = new ArrayList<>();
+            for (String part : inline.content().trim().split("\\s+")) {
+                if (!part.isEmpty()) {
+                    out.add(part.getBytes(StandardCharsets.UTF_8));
+                }
+            }
+            return out;
+        }
+        if (!(msg instanceof ArrayRedisMessage array) || array.isNull()) {
+            return null;
+        }
+        List<byte[]> out = new ArrayList<>(array.children().size());
+        for (RedisMessage child : array.children()) {
+            if (!(child instanceof FullBulkStringRedisMessage b) || b.isNull()) {
+                return null;
+            }
+            out.add(ByteBufUtil.getBytes(b.content()));
+        }
+        return out;
+    }
+
+    private static String text(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    private static String printable(byte[] b) {
+        String s = text(b);
+        return s.length() > 64 ? s.substring(0, 64) + "..." : s.replaceAll("\\p{Cntrl}", "?");
+    }
+
+    private static RedisMessage arity(String cmd) {
+        return error("ERR wrong number of arguments for '" + cmd + "' command");
+    }
+
+    static ErrorRedisMessage error(String text) {
+        return new ErrorRedisMessage(text.replace('\r', ' ').replace('\n', ' '));
+    }
+
+    private static FullBulkStringRedisMessage bulk(byte[] b) {
+        return new FullBulkStringRedisMessage(Unpooled.wrappedBuffer(b));
+    }
+
+    private static FullBulkStringRedisMessage bulk(String s) {
+        return bulk(s.getBytes(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,57 @@
+package dev.spillway.relay.ingress.resp;
+
+import dev.spillway.relay.RelayStatus;
+import dev.spillway.relay.config.Limits;
+import dev.spillway.relay.ingress.ConnectionLimiter;
+import dev.spillway.relay.ingress.InFlight;
+import dev.spillway.relay.route.Intake;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.redis.FixedRedisMessagePool;
+import io.netty.handler.codec.redis.RedisArrayAggregator;
+import io.netty.handler.codec.redis.RedisBulkStringAggregator;
+import io.netty.handler.codec.redis.RedisDecoder;
+import io.netty.handler.codec.redis.RedisEncoder;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/** The Redis-protocol listener's pipeline, assembled in one place. */
+public final class RespInitializer extends ChannelInitializer<SocketChannel> {
+
+    private final Intake router;
+    private final Limits limits;
+    private final InFlight inFlight;
+    private final ConnectionLimiter connections;
+    private final String password;
+    private final Supplier<RelayStatus> status;
+
+    public RespInitializer(Intake router, Limits limits, InFlight inFlight, ConnectionLimiter connections,
+            String password, Supplier<RelayStatus> status) {
+        this.router = router;
+        this.limits = limits;
+        this.inFlight = inFlight;
+        this.connections = connections;
+        this.password = password;
+        this.status = status;
+    }
+
+    @Override
+    protected void initChannel(SocketChannel ch) {
+        ChannelPipeline p = ch.pipeline();
+        p.addLast("connections", connections);
+        p.addLast("idle", new IdleStateHandler(limits.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+        p.addLast("encoder", new RedisEncoder());
+        addCodec(p, limits);
+        p.addLast("commands", new RespCommandHandler(router, inFlight, password, status));
+    }
+
+    /** Decoder, limit guard and aggregators: everything between bytes and whole commands. */
+    static void addCodec(ChannelPipeline p, Limits limits) {
+        p.addLast("decoder", new RedisDecoder(limits.maxInlineBytes(), FixedRedisMessagePool.INSTANCE, true));
+        p.addLast("limits", new RespLimitGuard(limits));
+        p.addLast("bulk", new RedisBulkStringAggregator());
+        p.addLast("array", new RedisArrayAggregator(limits.maxMultibulk(), 1));
+    }
+}

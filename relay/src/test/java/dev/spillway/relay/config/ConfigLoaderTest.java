@@ -1,0 +1,98 @@
+package dev.spillway.relay.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.spillway.relay.sink.SinkConfig;
+import dev.spillway.relay.spill.SpillLogConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void exampleFileListsExactlyTheDefaults() {
+        RelayConfig example = ConfigLoader.load(Path.of("relay.example.yaml"), Map.of());
+        RelayConfig defaults = ConfigLoader.load(null, Map.of());
+        assertThat(example.resp()).isEqualTo(defaults.resp());
+        assertThat(example.line()).isEqualTo(defaults.line());
+        assertThat(example.lineKey()).isEqualTo(defaults.lineKey());
+        assertThat(example.http()).isEqualTo(defaults.http());
+        assertThat(example.admin()).isEqualTo(defaults.admin());
+        assertThat(example.limits()).isEqualTo(defaults.limits());
+        assertThat(example.drainTimeout()).isEqualTo(defaults.drainTimeout());
+        assertThat(example.password()).isNull();
+        assertThat(example.httpToken()).isNull();
+        SinkConfig s = example.sink();
+        SinkConfig d = defaults.sink();
+        assertThat(List.of(s.masterName(), s.sentinels(), s.minReplicas(), s.waitTimeout(), s.timeout(),
+                s.connectTimeout(), s.maxBatch(), s.maxBatchBytes(), s.dedupeTtl(), s.dedupeKeyPrefix(),
+                s.retryAttempts(), s.retryWait(), s.breakerWindow(), s.breakerMinCalls(), s.breakerFailureRate(),
+                s.breakerOpenWait(), s.breakerMaxHalfOpen()))
+                .isEqualTo(List.of(d.masterName(), d.sentinels(), d.minReplicas(), d.waitTimeout(), d.timeout(),
+                        d.connectTimeout(), d.maxBatch(), d.maxBatchBytes(), d.dedupeTtl(), d.dedupeKeyPrefix(),
+                        d.retryAttempts(), d.retryWait(), d.breakerWindow(), d.breakerMinCalls(),
+                        d.breakerFailureRate(), d.breakerOpenWait(), d.breakerMaxHalfOpen()));
+        SpillLogConfig p = example.spill();
+        SpillLogConfig q = defaults.spill();
+        assertThat(List.of(p.directory(), p.maxBytes(), p.segmentBytes(), p.maxRecordBytes(), p.flushMaxWait(),
+                p.flushBytes())).isEqualTo(List.of(q.directory(), q.maxBytes(), q.segmentBytes(), q.maxRecordBytes(),
+                q.flushMaxWait(), q.flushBytes()));
+    }
+
+    @Test
+    void environmentOverridesTheFile() throws Exception {
+        Path f = write("sink:\n  minReplicas: 1\nlisteners:\n  resp:\n    port: 7000\n");
+        RelayConfig c = ConfigLoader.load(f, Map.of("SPILLWAY_SINK_MIN_REPLICAS", "2",
+                "SPILLWAY_SINK_SENTINELS", "10.0.0.1:26379, 10.0.0.2:26379", "SPILLWAY_SPILL_MAX_BYTES", "2GiB",
+                "SPILLWAY_LIMITS_IDLE_TIMEOUT", "30s"));
+        assertThat(c.sink().minReplicas()).isEqualTo(2);
+        assertThat(c.sink().sentinels()).containsExactly("10.0.0.1:26379", "10.0.0.2:26379");
+        assertThat(c.resp().port()).isEqualTo(7000);
+        assertThat(c.spill().maxBytes()).isEqualTo(2L << 30);
+        assertThat(c.limits().idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+    }
+
+    @Test
+    void rejectsUnknownSettingNamingIt() throws Exception {
+        Path f = write("sink:\n  minReplica: 2\n");
+        assertThatThrownBy(() -> ConfigLoader.load(f, Map.of())).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("sink.minReplica: unknown setting").hasMessageContaining("minReplicas");
+        assertThatThrownBy(() -> ConfigLoader.load(null, Map.of("SPILLWAY_SINK_MINREPLICAS", "2")))
+                .hasMessageContaining("environment variable SPILLWAY_SINK_MINREPLICAS: unknown setting");
+    }
+
+    @Test
+    void rejectsBadValuesNamingFieldValueAndExpectation() throws Exception {
+        assertThatThrownBy(() -> ConfigLoader.load(write("limits:\n  maxValueBytes: lots\n"), Map.of()))
+                .hasMessage("limits.maxValueBytes: 'lots' (expected: an integer)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("limits:\n  maxValueBytes: 0\n"), Map.of()))
+                .hasMessage("limits.maxValueBytes: 0 (expected: > 0)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("sink:\n  timeout: soon\n"), Map.of()))
+                .hasMessageContaining("sink.timeout: 'soon' (expected: a duration");
+        assertThatThrownBy(() -> ConfigLoader.load(write("sink:\n  minReplicas: -1\n"), Map.of()))
+                .hasMessage("sink.minReplicas: -1 (expected: >= 0)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("sink:\n  sentinels: [nohostport]\n"), Map.of()))
+                .hasMessage("sink.sentinels: nohostport (expected: host:port)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("listeners:\n  resp:\n    port: 70000\n"), Map.of()))
+                .hasMessage("listeners.resp.port: 70000 (expected: 0..65535; 0 = any free port)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("spill:\n  maxBytes: 0\n"), Map.of()))
+                .hasMessage("spill.maxBytes: 0 (expected: > 0)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("- just\n- a list\n"), Map.of()))
+                .hasMessageContaining("expected a YAML mapping");
+    }
+
+    private Path write(String yaml) throws Exception {
+        Path f = Files.createTempFile(dir, "relay", ".yaml");
+        Files.writeString(f, yaml);
+        return f;
+    }
+}
