@@ -88,7 +88,7 @@ public final class HttpIngestHandler extends SimpleChannelInboundHandler<FullHtt
                 return;
             }
         }
-        if (!HttpUtil.isContentLengthSet(req) && !HttpUtil.isTransferEncodingChunked(req)) {
+        if (req.headers().contains(LengthCheck.MISSING)) {
             send(HttpReplies.error(HttpResponseStatus.LENGTH_REQUIRED, "Content-Length or chunked body required"),
                     keepAlive);
             return;

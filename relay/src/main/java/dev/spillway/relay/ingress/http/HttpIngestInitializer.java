@@ -6,7 +6,7 @@ import dev.spillway.relay.ingress.InFlight;
 import dev.spillway.relay.route.Intake;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  * The HTTP ingest listener's pipeline. {@link HttpObjectAggregator} answers a body larger than
  * {@code limits.maxRequestBytes} with 413 itself, before reading it.
  */
-public final class HttpIngestInitializer extends ChannelInitializer<SocketChannel> {
+public final class HttpIngestInitializer extends ChannelInitializer<Channel> {
 
     private final Intake router;
     private final Limits limits;
@@ -35,12 +35,13 @@ public final class HttpIngestInitializer extends ChannelInitializer<SocketChanne
     }
 
     @Override
-    protected void initChannel(SocketChannel ch) {
+    protected void initChannel(Channel ch) {
         ChannelPipeline p = ch.pipeline();
         p.addLast("connections", connections);
         p.addLast("idle", new IdleStateHandler(limits.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
         p.addLast("codec", new HttpServerCodec());
         p.addLast("continue", new HttpServerExpectContinueHandler());
+        p.addLast("length", LengthCheck.INSTANCE);
         p.addLast("aggregator", new HttpObjectAggregator(limits.maxRequestBytes(), true));
         p.addLast("ingest", new HttpIngestHandler(router, inFlight, limits.maxValueBytes(), token));
     }

@@ -6,13 +6,13 @@ import dev.spillway.relay.ingress.InFlight;
 import dev.spillway.relay.route.Intake;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.Channel;
 import io.netty.handler.codec.LineBasedFrameDecoder;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
 
 /** The line-protocol listener's pipeline, assembled in one place. */
-public final class LineInitializer extends ChannelInitializer<SocketChannel> {
+public final class LineInitializer extends ChannelInitializer<Channel> {
 
     private final Intake router;
     private final Limits limits;
@@ -29,7 +29,7 @@ public final class LineInitializer extends ChannelInitializer<SocketChannel> {
     }
 
     @Override
-    protected void initChannel(SocketChannel ch) {
+    protected void initChannel(Channel ch) {
         ChannelPipeline p = ch.pipeline();
         p.addLast("connections", connections);
         p.addLast("idle", new IdleStateHandler(limits.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));

@@ -7,7 +7,7 @@ import dev.spillway.relay.ingress.InFlight;
 import dev.spillway.relay.route.Intake;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.Channel;
 import io.netty.handler.codec.redis.FixedRedisMessagePool;
 import io.netty.handler.codec.redis.RedisArrayAggregator;
 import io.netty.handler.codec.redis.RedisBulkStringAggregator;
@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /** The Redis-protocol listener's pipeline, assembled in one place. */
-public final class RespInitializer extends ChannelInitializer<SocketChannel> {
+public final class RespInitializer extends ChannelInitializer<Channel> {
 
     private final Intake router;
     private final Limits limits;
@@ -38,7 +38,7 @@ public final class RespInitializer extends ChannelInitializer<SocketChannel> {
     }
 
     @Override
-    protected void initChannel(SocketChannel ch) {
+    protected void initChannel(Channel ch) {
         ChannelPipeline p = ch.pipeline();
         p.addLast("connections", connections);
         p.addLast("idle", new IdleStateHandler(limits.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));

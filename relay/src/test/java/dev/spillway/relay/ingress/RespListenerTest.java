@@ -1,0 +1,173 @@
+package dev.spillway.relay.ingress;
+
+import static dev.spillway.relay.ingress.ChannelSupport.output;
+import static dev.spillway.relay.ingress.ChannelSupport.write;
+import static dev.spillway.relay.ingress.ChannelSupport.writeByteByByte;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.spillway.relay.Message;
+import dev.spillway.relay.config.Limits;
+import dev.spillway.relay.ingress.resp.RespInitializer;
+import dev.spillway.relay.route.RelayRejectedException;
+import dev.spillway.relay.spill.SpillFullException;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.redis.ErrorRedisMessage;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class RespListenerTest {
+
+    private final FakeIntake intake = new FakeIntake();
+
+    private EmbeddedChannel channel(Limits limits, String password) {
+        return new EmbeddedChannel(new RespInitializer(intake, limits, ChannelSupport.inFlight(limits),
+                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many")), password, () -> ChannelSupport.STATUS));
+    }
+
+    private EmbeddedChannel channel() {
+        return channel(ChannelSupport.limits(1024, 100), null);
+    }
+
+    private static String cmd(String... parts) {
+        StringBuilder b = new StringBuilder("*").append(parts.length).append("\r\n");
+        for (String p : parts) {
+            b.append('$').append(p.length()).append("\r\n").append(p).append("\r\n");
+        }
+        return b.toString();
+    }
+
+    @Test
+    void answersPipelinedCommandsInOrderEachOnlyOnceDurable() {
+        EmbeddedChannel ch = channel();
+        write(ch, cmd("RPUSH", "q", "a", "b") + cmd("PING") + cmd("LPUSH", "q", "c"));
+        assertThat(intake.submissions).hasSize(2);
+        assertThat(intake.submissions.get(0).values()).containsExactly("a", "b");
+        assertThat(intake.submissions.get(1).op()).isEqualTo(Message.ListOp.LPUSH);
+        assertThat(output(ch)).as("nothing before the first RPUSH is durable").isEmpty();
+        intake.submissions.get(1).ack().complete(null);
+        assertThat(output(ch)).as("a later ack waits for the earlier one").isEmpty();
+        intake.submissions.get(0).ack().complete(null);
+        assertThat(output(ch)).isEqualTo(":2\r\n+PONG\r\n:1\r\n");
+        assertThat(ch.finishAndReleaseAll()).isFalse();
+    }
+
+    @Test
+    void decodesCommandsDeliveredOneByteAtATime() {
+        EmbeddedChannel ch = channel();
+        intake.autoAck = true;
+        writeByteByByte(ch, cmd("RPUSH", "data_queue", "hello world") + "PING\r\n");
+        assertThat(intake.submissions).hasSize(1);
+        assertThat(intake.submissions.get(0).key()).isEqualTo("data_queue");
+        assertThat(intake.submissions.get(0).values()).containsExactly("hello world");
+        assertThat(output(ch)).isEqualTo(":1\r\n+PONG\r\n");
+        assertThat(ch.finishAndReleaseAll()).isFalse();
+    }
+
+    @Test
+    void answersTheCommandsClientsSendOnConnect() {
+        EmbeddedChannel ch = channel();
+        write(ch, cmd("COMMAND", "DOCS") + cmd("CLIENT", "SETINFO", "lib-name", "jedis") + cmd("CLIENT", "SETNAME", "p1")
+                + cmd("CLIENT", "GETNAME") + cmd("SELECT", "0") + cmd("CONFIG", "GET", "save") + cmd("ECHO", "hi")
+                + cmd("HELLO", "3") + cmd("SELECT", "1"));
+        assertThat(output(ch)).isEqualTo("*0\r\n+OK\r\n+OK\r\n$2\r\np1\r\n+OK\r\n*0\r\n$2\r\nhi\r\n"
+                + "-NOPROTO sorry, Spillway speaks RESP2 only\r\n"
+                + "-ERR Spillway writes to database 0 only (SELECT 0)\r\n");
+        write(ch, cmd("HELLO", "2"));
+        assertThat(output(ch)).startsWith("*14\r\n$6\r\nserver\r\n$8\r\nspillway\r\n");
+        write(ch, cmd("INFO"));
+        assertThat(output(ch)).contains("relay_mode:DIRECT").contains("spill_pending_messages:0").contains("loading:0");
+    }
+
+    @Test
+    void refusesUnknownCommandsAndMissingValuesNamingWhatIsAccepted() {
+        EmbeddedChannel ch = channel();
+        write(ch, cmd("GET", "q") + cmd("RPUSH", "q") + "flushall now\r\n");
+        String out = output(ch);
+        assertThat(out).contains("-ERR unknown command 'GET'; Spillway accepts RPUSH, LPUSH")
+                .contains("-ERR wrong number of arguments for 'rpush' command")
+                .contains("-ERR unknown command 'flushall'");
+        assertThat(intake.submissions).isEmpty();
+        assertThat(ch.isActive()).as("a clean error keeps the connection").isTrue();
+    }
+
+    @Test
+    void passesTheRefusalReasonToTheProducer() {
+        EmbeddedChannel ch = channel();
+        write(ch, cmd("RPUSH", "q", "a"));
+        intake.submissions.get(0).ack().completeExceptionally(new RelayRejectedException(
+                RelayRejectedException.Reason.SPILL_FULL, new SpillFullException(100, 90, 20).getMessage(), null));
+        assertThat(output(ch)).startsWith("-BUSY spill log full: 90 of 100 bytes pending").endsWith("\r\n");
+    }
+
+    @Test
+    void requiresAuthWhenAPasswordIsSet() {
+        EmbeddedChannel ch = channel(ChannelSupport.limits(1024, 100), "s3cret");
+        write(ch, cmd("RPUSH", "q", "a") + cmd("AUTH", "wrong") + cmd("AUTH", "s3cret") + cmd("PING"));
+        assertThat(output(ch)).isEqualTo("-NOAUTH Authentication required.\r\n"
+                + "-WRONGPASS invalid username-password pair or user is disabled.\r\n+OK\r\n+PONG\r\n");
+        assertThat(intake.submissions).isEmpty();
+    }
+
+    @Test
+    void stopsReadingAtThePerConnectionBoundAndResumesAfterAcks() {
+        EmbeddedChannel ch = channel(ChannelSupport.limits(1024, 4), null);
+        write(ch, cmd("RPUSH", "q", "1", "2") + cmd("RPUSH", "q", "3", "4"));
+        assertThat(ch.config().isAutoRead()).isFalse();
+        intake.ackAll();
+        ch.runPendingTasks();
+        assertThat(ch.config().isAutoRead()).isTrue();
+        assertThat(output(ch)).isEqualTo(":2\r\n:2\r\n");
+    }
+
+    @Test
+    void closesOnGarbageWithAProtocolError() {
+        assertProtocolError("*abc\r\n", "Protocol error");
+        assertProtocolError("$-5\r\n", "Protocol error");
+        assertProtocolError("*-7\r\n", "Protocol error");
+        assertProtocolError("*1\r\n:5\r\n", "expected a command");
+        assertProtocolError("*-1\r\n", "expected a command");
+        assertProtocolError("*1\r\n*1\r\n$1\r\na\r\n", "Protocol error");
+        assertProtocolError("*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$10\r\nshort\r\n*1\r\n$4\r\nPING\r\n", "Protocol error");
+        assertProtocolError("x".repeat(2000), "Protocol error"); // inline junk past limits.maxInlineBytes
+    }
+
+    @Test
+    void refusesHugeLengthsBeforeAllocatingAnything() {
+        assertProtocolError("*2000000000\r\n", "limits.maxMultibulk");
+        assertProtocolError("*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$67108864\r\n" + "x".repeat(100), "limits.maxValueBytes");
+        assertProtocolError("*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$99999999999\r\n", "Protocol error");
+    }
+
+    @Test
+    void quitAnswersOkAndCloses() {
+        EmbeddedChannel ch = channel();
+        write(ch, cmd("QUIT") + cmd("RPUSH", "q", "ignored"));
+        assertThat(output(ch)).isEqualTo("+OK\r\n");
+        assertThat(ch.isActive()).isFalse();
+        assertThat(intake.submissions).isEmpty();
+    }
+
+    @Test
+    void answersEarlierCommandsBeforeTheProtocolErrorThatCloses() {
+        EmbeddedChannel ch = channel();
+        write(ch, cmd("RPUSH", "q", "a") + "*zz\r\n");
+        assertThat(output(ch)).isEmpty();
+        intake.ackAll();
+        String out = output(ch);
+        assertThat(out).startsWith(":1\r\n-ERR Protocol error");
+        assertThat(ch.isActive()).isFalse();
+    }
+
+    private void assertProtocolError(String input, String expected) {
+        EmbeddedChannel ch = channel();
+        ch.writeInbound(Unpooled.copiedBuffer(input, java.nio.charset.StandardCharsets.ISO_8859_1));
+        String out = output(ch);
+        assertThat(out).as("reply to %s", List.of(input.length() > 60 ? input.substring(0, 60) : input))
+                .startsWith("-ERR").contains(expected);
+        assertThat(ch.isActive()).as("closed after %s", input.length() > 60 ? input.substring(0, 60) : input)
+                .isFalse();
+        assertThat(intake.submissions).isEmpty();
+        ch.finishAndReleaseAll();
+    }
+}
