@@ -77,7 +77,7 @@ class RelayCrashTest {
                 long beforeFreeze = acks.get();
                 awaitCount(acks, beforeFreeze + 2_000);
             } finally {
-                child.destroyForcibly(); // SIGKILL
+                child.toHandle().destroyForcibly(); // SIGKILL, keeping its output readable to the end
                 child.waitFor(30, TimeUnit.SECONDS);
                 reader.join(10_000);
                 for (Node n : group.redisNodes()) {

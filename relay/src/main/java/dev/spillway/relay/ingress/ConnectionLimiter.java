@@ -7,6 +7,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.group.ChannelGroup;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Counts ingress connections across all listeners; one past {@code limits.maxConnections} gets
@@ -15,6 +17,8 @@ import java.util.function.Function;
  */
 @ChannelHandler.Sharable
 public final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ConnectionLimiter.class);
 
     private final AtomicInteger open;
     private final ChannelGroup all;
@@ -30,9 +34,13 @@ public final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
-        if (open.incrementAndGet() > max) {
+        int now = open.incrementAndGet();
+        if (now > max) {
+            LOG.warn("Refusing connection from {}: {} open (limits.maxConnections={})", ctx.channel().remoteAddress(),
+                    now - 1, max);
             ctx.channel().config().setAutoRead(false);
-            ctx.writeAndFlush(refusal.apply("too many connections (limits.maxConnections=" + max + ")"))
+            // through the whole pipeline, so that the listener's encoder (after this handler) serializes it
+            ctx.channel().writeAndFlush(refusal.apply("too many connections (limits.maxConnections=" + max + ")"))
                     .addListener(ChannelFutureListener.CLOSE);
             return;
         }

@@ -66,7 +66,7 @@ class SpillLogCrashTest {
             reader.start();
             assertThat(ready.await(30, TimeUnit.SECONDS)).as("child started, round " + round).isTrue();
             Thread.sleep(20 + random.nextInt(300));
-            child.destroyForcibly(); // SIGKILL on Unix
+            child.toHandle().destroyForcibly(); // SIGKILL; unlike Process.destroyForcibly it leaves its output readable
             assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
             reader.join(10_000);
             synchronized (acked) {

@@ -1,0 +1,216 @@
+package dev.spillway.chaos.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.codahale.metrics.MetricRegistry;
+import dev.spillway.chaos.check.ListCheck;
+import dev.spillway.chaos.topology.Node;
+import dev.spillway.chaos.topology.SentinelGroup;
+import dev.spillway.relay.RelayServer;
+import dev.spillway.relay.route.Router;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.ConnectException;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.Jedis;
+
+/** SIGTERM: health turns 503, new connections are refused, nothing acked is lost, exit 0 in time. */
+class RelayLifecycleTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void sigtermDrainsAndExitsZeroLosingNothingAcked() throws Exception {
+        try (SentinelGroup group = SentinelGroup.start(tmp.resolve("cluster"), SentinelGroup.Options.forTests())) {
+            int resp = freePort();
+            int admin = freePort();
+            Path yaml = tmp.resolve("relay.yaml");
+            Files.writeString(yaml, "name: lifecycle\nlisteners:\n  resp: {port: " + resp + "}\n  line: {port: 0}\n"
+                    + "  http: {port: 0}\n  admin: {port: " + admin + "}\nsink:\n  sentinels: ["
+                    + String.join(", ", group.sentinelAddresses()) + "]\nspill:\n  dir: " + tmp.resolve("spill")
+                    + "\nshutdown:\n  drainTimeout: 5s\n");
+            Path jar = relayJar();
+            Process relay = new ProcessBuilder("java", "-jar", jar.toString(), "serve", "--config", yaml.toString())
+                    .redirectErrorStream(true).start();
+            List<String> log = new ArrayList<>();
+            Thread logReader = new Thread(() -> {
+                try (BufferedReader in = new BufferedReader(new InputStreamReader(relay.getInputStream()))) {
+                    String l;
+                    while ((l = in.readLine()) != null) {
+                        synchronized (log) {
+                            log.add(l);
+                        }
+                    }
+                } catch (Exception ignored) {
+                    // process ended
+                }
+            });
+            logReader.start();
+            awaitHealth(admin, 200, Duration.ofSeconds(30));
+            synchronized (log) {
+                assertThat(log).as("resp port %d", resp)
+                        .anyMatch(l -> l.contains("listening: resp 127.0.0.1:" + resp) && l.contains("admin"));
+            }
+
+            Map<Integer, Set<Long>> acked = new ConcurrentHashMap<>();
+            Map<Integer, Long> sent = new ConcurrentHashMap<>();
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicLong acks = new AtomicLong();
+            List<Thread> producers = new ArrayList<>();
+            for (int p = 0; p < 4; p++) {
+                int producer = p;
+                acked.put(p, ConcurrentHashMap.newKeySet());
+                Thread t = new Thread(() -> {
+                    try (Jedis j = new Jedis("127.0.0.1", resp)) {
+                        for (long seq = 0; !stop.get() && seq < 1_000_000; seq++) {
+                            sent.put(producer, seq + 1);
+                            j.rpush("data_queue", ListCheck.value(producer, seq));
+                            acked.get(producer).add(seq);
+                            acks.incrementAndGet();
+                        }
+                    } catch (Exception refusedOrClosed) {
+                        // BUSY "shutting down" or a closed connection after SIGTERM
+                    }
+                });
+                t.start();
+                producers.add(t);
+            }
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (acks.get() < 3_000 && System.currentTimeMillis() < deadline) {
+                TimeUnit.MILLISECONDS.sleep(10);
+            }
+            long termAt = System.nanoTime();
+            relay.toHandle().destroy(); // SIGTERM (Process.destroy would also close our end of its output)
+            assertThat(relay.waitFor(15, TimeUnit.SECONDS)).as("exited within drainTimeout + margin").isTrue();
+            long exitMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - termAt);
+            assertThat(relay.exitValue()).as("exit status").isZero();
+            stop.set(true);
+            for (Thread t : producers) {
+                t.join(10_000);
+            }
+            logReader.join(5_000);
+            synchronized (log) {
+                System.out.println("relay log after " + exitMs + " ms, exit " + relay.exitValue() + ":\n"
+                        + String.join("\n", log));
+                assertThat(log).anyMatch(l -> l.contains("Draining relay 'lifecycle'"));
+                assertThat(log).anyMatch(l -> l.contains("Relay 'lifecycle' stopped"));
+            }
+            try (Socket s = new Socket("127.0.0.1", resp)) {
+                throw new AssertionError("a stopped relay still accepted a connection");
+            } catch (ConnectException refused) {
+                // expected
+            }
+
+            // Whatever the drain spilled is replayed by the next relay on the same directory.
+            try (RelayServer next = RelayServer.start(RelayFixture.config(group, tmp.resolve("spill"), Map.of()),
+                    new MetricRegistry())) {
+                long until = System.currentTimeMillis() + 30_000;
+                while ((next.relay().router().mode() != Router.Mode.DIRECT || next.relay().spill().pendingMessages() > 0)
+                        && System.currentTimeMillis() < until) {
+                    TimeUnit.MILLISECONDS.sleep(20);
+                }
+                Node master = group.awaitHealthy(Duration.ofSeconds(10));
+                List<byte[]> list = new ArrayList<>();
+                for (String v : master.cli("LRANGE", "data_queue", "0", "-1").split("\n")) {
+                    if (!v.isBlank()) {
+                        list.add(v.trim().getBytes(StandardCharsets.UTF_8));
+                    }
+                }
+                ListCheck verdict = ListCheck.of(list, acked, sent, false);
+                System.out.printf("SIGTERM drain: exit 0 after %d ms; %s%n", exitMs, verdict);
+                assertThat(verdict.ok()).as(verdict.toString()).isTrue();
+                assertThat(verdict.acked()).isGreaterThanOrEqualTo(3_000);
+            }
+        }
+    }
+
+    @Test
+    void healthTurns503TheMomentADrainStarts() throws Exception {
+        try (SentinelGroup group = SentinelGroup.start(tmp.resolve("cluster2"), SentinelGroup.Options.forTests())) {
+            RelayServer relay = RelayFixture.start(group, tmp.resolve("spill2"), Map.of());
+            int admin = RelayFixture.port(relay, "admin");
+            awaitHealth(admin, 200, Duration.ofSeconds(10));
+            Node master = group.currentMaster().orElseThrow();
+            master.freeze(); // a write in flight now hangs until its timeout, so the drain takes a while
+            try (Jedis j = new Jedis("127.0.0.1", RelayFixture.port(relay, "resp"))) {
+                Thread pusher = new Thread(() -> {
+                    try (Jedis k = new Jedis("127.0.0.1", RelayFixture.port(relay, "resp"))) {
+                        k.rpush("q", "in flight during the drain");
+                    } catch (Exception ignored) {
+                        // answered either way
+                    }
+                });
+                pusher.start();
+                TimeUnit.MILLISECONDS.sleep(50);
+                Thread drainer = new Thread(() -> {
+                    try {
+                        relay.drain();
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                drainer.start();
+                awaitHealth(admin, 503, Duration.ofSeconds(2));
+                drainer.join(15_000);
+                pusher.join(5_000);
+                assertThat(drainer.isAlive()).isFalse();
+            } finally {
+                master.resume();
+            }
+        }
+    }
+
+    private static void awaitHealth(int adminPort, int status, Duration timeout) throws Exception {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        int last = -1;
+        while (System.nanoTime() < deadline) {
+            try {
+                last = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/health"))
+                        .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+                if (last == status) {
+                    return;
+                }
+            } catch (java.io.IOException notYet) {
+                // not listening yet
+            }
+            TimeUnit.MILLISECONDS.sleep(10);
+        }
+        throw new AssertionError("/health did not answer " + status + " within " + timeout + " (last " + last + ")");
+    }
+
+    static Path relayJar() {
+        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
+            Path jar = d.resolve("relay/target/relay.jar");
+            if (Files.isRegularFile(jar)) {
+                return jar;
+            }
+        }
+        throw new IllegalStateException("relay/target/relay.jar not found: build the relay module first");
+    }
+
+    private static int freePort() throws Exception {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
