@@ -271,11 +271,8 @@ final class GroupCommitWriter implements Runnable {
         unsyncedBytes = 0;
         buffer.clear();
         LOG.error("Spill write to {} failed; refusing {} unacknowledged records", active, failed.size(), cause);
-        SpillException error = new SpillException("spill log write failed: " + cause, cause);
-        log.released(failed.size(), failed.stream().mapToLong(p -> p.size).sum());
-        for (Pending p : failed) {
-            p.future.completeExceptionally(error);
-        }
+        // Settle the log's state before anyone hears of the failure: cut back to the last
+        // durable byte, or mark the log unusable if even that fails.
         try {
             channel.truncate(syncedSize);
             channel.force(true);
@@ -283,6 +280,11 @@ final class GroupCommitWriter implements Runnable {
             nextIndex = log.durableEnd();
         } catch (IOException | RuntimeException e) {
             fatal(e);
+        }
+        SpillException error = new SpillException("spill log write failed: " + cause, cause);
+        log.released(failed.size(), failed.stream().mapToLong(p -> p.size).sum());
+        for (Pending p : failed) {
+            p.future.completeExceptionally(error);
         }
     }
 
