@@ -33,6 +33,7 @@ public final class ReplyQueue {
     private final ArrayDeque<Slot> slots = new ArrayDeque<>();
     private int waitingMessages;
     private boolean paused;
+    private boolean unwritable;
     private boolean closing;
 
     public ReplyQueue(ChannelHandlerContext ctx, InFlight inFlight) {
@@ -86,6 +87,15 @@ public final class ReplyQueue {
         });
     }
 
+    /**
+     * A client that does not read its replies fills our outbound buffer; while the channel is not
+     * writable, stop reading its requests too. Call from {@code channelWritabilityChanged}.
+     */
+    public void writabilityChanged() {
+        unwritable = !ctx.channel().isWritable();
+        applyAutoRead();
+    }
+
     /** True when this connection input is being ignored (closing after an error or QUIT). */
     public boolean isClosing() {
         return closing;
@@ -130,7 +140,7 @@ public final class ReplyQueue {
     private void checkPause() {
         if (!paused && (waitingMessages >= inFlight.perConnectionLimit() || inFlight.overTotal())) {
             paused = true;
-            ctx.channel().config().setAutoRead(false);
+            applyAutoRead();
             if (waitingMessages < inFlight.perConnectionLimit()) {
                 pollTotal();
             }
@@ -140,8 +150,12 @@ public final class ReplyQueue {
     private void checkResume() {
         if (paused && !closing && waitingMessages <= inFlight.perConnectionLimit() / 2 && !inFlight.overTotal()) {
             paused = false;
-            ctx.channel().config().setAutoRead(true);
+            applyAutoRead();
         }
+    }
+
+    private void applyAutoRead() {
+        ctx.channel().config().setAutoRead(!paused && !unwritable && !closing);
     }
 
     /** Paused for the total bound only: nothing of ours will complete to wake us, so look again shortly. */

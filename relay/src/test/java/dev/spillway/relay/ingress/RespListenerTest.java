@@ -121,6 +121,24 @@ class RespListenerTest {
     }
 
     @Test
+    void stopsReadingFromAClientThatDoesNotReadItsReplies() {
+        EmbeddedChannel ch = channel();
+        ch.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(8, 16));
+        intake.autoAck = true;
+        // EmbeddedChannel never drains its outbound buffer unless flushed out by the test, so the
+        // replies pile up as they would toward a client that stopped reading.
+        ch.unsafe().outboundBuffer().addMessage(Unpooled.wrappedBuffer(new byte[64]), 64, ch.newPromise());
+        ch.runPendingTasks();
+        assertThat(ch.isWritable()).isFalse();
+        assertThat(ch.config().isAutoRead()).as("not reading while replies cannot leave").isFalse();
+        ch.flushOutbound(); // the client reads again
+        ch.runPendingTasks();
+        assertThat(ch.isWritable()).isTrue();
+        assertThat(ch.config().isAutoRead()).isTrue();
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
     void closesOnGarbageWithAProtocolError() {
         assertProtocolError("*abc\r\n", "Protocol error");
         assertProtocolError("$-5\r\n", "Protocol error");

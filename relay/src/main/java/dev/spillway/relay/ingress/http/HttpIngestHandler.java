@@ -187,6 +187,12 @@ public final class HttpIngestHandler extends SimpleChannelInboundHandler<FullHtt
     }
 
     @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        replies.writabilityChanged();
+        super.channelWritabilityChanged(ctx);
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         replies.discard();
         super.channelInactive(ctx);

@@ -75,6 +75,12 @@ public final class LineHandler extends SimpleChannelInboundHandler<ByteBuf> {
     }
 
     @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        replies.writabilityChanged();
+        super.channelWritabilityChanged(ctx);
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         replies.discard();
         super.channelInactive(ctx);

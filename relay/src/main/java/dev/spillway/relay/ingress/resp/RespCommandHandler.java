@@ -236,6 +236,12 @@ public final class RespCommandHandler extends SimpleChannelInboundHandler<RedisM
     }
 
     @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        replies.writabilityChanged();
+        super.channelWritabilityChanged(ctx);
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         replies.discard();
         super.channelInactive(ctx);
