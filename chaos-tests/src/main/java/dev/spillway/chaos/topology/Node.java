@@ -1,37 +1,48 @@
 package dev.spillway.chaos.topology;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One {@code redis-server} or {@code redis-sentinel} process of a {@link SentinelGroup}, with
- * the faults the tests inject: SIGKILL, SIGSTOP/SIGCONT, SHUTDOWN, restart on the same
- * configuration and data.
+ * One process of a topology — {@code redis-server}, {@code redis-sentinel}, a relay or HAProxy —
+ * with the faults the tests and the chaos suite inject: SIGKILL, SIGSTOP/SIGCONT, SIGTERM,
+ * SHUTDOWN, and restart on the same command, configuration and data. Controlled by pid, so a
+ * process started by one JVM ({@code ./spillway up}) can be attached to by another
+ * ({@code ./spillway chaos kill-master}).
  *
- * <p>Thread-safe (methods are synchronized).
+ * <p>Thread-safe.
  */
 public final class Node {
 
-    public enum Kind { REDIS, SENTINEL }
+    public enum Kind { REDIS, SENTINEL, RELAY, HAPROXY }
 
     private final String name;
     private final Kind kind;
     private final int port;
+    private final int probePort;
     private final Path dir;
-    private final Path conf;
-    private Process process;
-    private boolean frozen;
+    private final List<String> command;
+    private volatile ProcessHandle handle;
 
-    Node(String name, Kind kind, int port, Path dir, Path conf) {
+    /**
+     * @param port the node's main port (the relay's RESP port)
+     * @param probePort the port whose answer means "ready" (the relay's admin port)
+     */
+    public Node(String name, Kind kind, int port, int probePort, Path dir, List<String> command) {
         this.name = name;
         this.kind = kind;
         this.port = port;
+        this.probePort = probePort;
         this.dir = dir;
-        this.conf = conf;
+        this.command = List.copyOf(command);
     }
 
     public String name() {
@@ -46,6 +57,10 @@ public final class Node {
         return port;
     }
 
+    public int probePort() {
+        return probePort;
+    }
+
     public String address() {
         return "127.0.0.1:" + port;
     }
@@ -54,69 +69,136 @@ public final class Node {
         return dir;
     }
 
-    public synchronized long pid() {
-        return process == null ? -1 : process.pid();
+    public List<String> command() {
+        return command;
     }
 
-    public synchronized boolean isAlive() {
-        return process != null && process.isAlive();
+    public long pid() {
+        ProcessHandle h = handle;
+        return h == null ? -1 : h.pid();
     }
 
-    public synchronized boolean isFrozen() {
-        return frozen;
+    public boolean isAlive() {
+        ProcessHandle h = handle;
+        return h != null && running(h);
     }
 
-    /** Starts the process (again) on its configuration and data directory and waits for PING. */
+    /** Alive and not a zombie: an exited process whose parent has not reaped it yet no longer runs. */
+    private static boolean running(ProcessHandle h) {
+        return h.isAlive() && !procState(h.pid()).startsWith("Z");
+    }
+
+    /** The state letter of {@code /proc/<pid>/stat} (R, S, T, Z, ...), or "" when unreadable. */
+    private static String procState(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return stat.substring(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    /** True while the process is stopped (SIGSTOP), as the kernel reports it. */
+    public boolean isFrozen() {
+        long pid = pid();
+        return pid >= 0 && isAlive() && procState(pid).equals("T");
+    }
+
+    /** Takes over a process started earlier (by pid) if it still runs this node's command. */
+    public boolean attach(long pid) {
+        Optional<ProcessHandle> h = ProcessHandle.of(pid).filter(Node::running);
+        if (h.isEmpty()) {
+            return false;
+        }
+        // Redis rewrites its process title to "redis-server 127.0.0.1:<port>"; others keep their arguments.
+        String cmdline;
+        try {
+            cmdline = new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline"))).replace('\0', ' ');
+        } catch (IOException e) {
+            cmdline = h.get().info().commandLine().orElse("");
+        }
+        if (!cmdline.isEmpty() && !cmdline.contains(command.get(command.size() - 1)) && !cmdline.contains(":" + port)) {
+            return false; // the pid was reused by something else
+        }
+        handle = h.get();
+        return true;
+    }
+
+    /** Starts the process (again) and waits until it answers. */
     public synchronized void start() throws IOException {
         if (isAlive()) {
-            throw new IllegalStateException(name + " is already running (pid " + process.pid() + ")");
+            throw new IllegalStateException(name + " is already running (pid " + pid() + ")");
         }
-        String binary = kind == Kind.REDIS ? "redis-server" : "redis-sentinel";
-        process = new ProcessBuilder(binary, conf.toString())
-                .directory(dir.toFile())
-                .redirectErrorStream(true)
-                .redirectOutput(dir.resolve("stdout.log").toFile())
+        Files.createDirectories(dir);
+        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("stdout.log").toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .start();
-        frozen = false;
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!"PONG".equals(cliQuiet("PING"))) {
-            if (!process.isAlive() || System.nanoTime() > deadline) {
-                throw new IOException(name + " did not start on port " + port + "; see " + dir.resolve("stdout.log"));
+        handle = p.toHandle();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(kind == Kind.RELAY ? 60 : 15);
+        while (!ready()) {
+            if (!p.isAlive() || System.nanoTime() > deadline) {
+                throw new IOException(name + " did not start (port " + probePort + "); see " + dir.resolve("stdout.log"));
             }
-            Thread.onSpinWait();
-            sleepMillis(20);
+            sleepMillis(25);
+        }
+    }
+
+    /** True when the node answers: PING for Redis and Sentinel, a TCP accept otherwise. */
+    public boolean ready() {
+        if (kind == Kind.REDIS || kind == Kind.SENTINEL) {
+            return "PONG".equals(cliQuiet("PING"));
+        }
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", probePort), 500);
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 
     /** SIGKILL: the process dies at once, losing whatever it had not persisted. */
-    public synchronized void kill() throws InterruptedException {
-        if (process != null && process.isAlive()) {
-            if (frozen) {
-                signal("CONT"); // a stopped process dies on SIGKILL too, but let the kernel reap it promptly
-            }
-            process.destroyForcibly();
-            process.waitFor(10, TimeUnit.SECONDS);
+    public void kill() {
+        ProcessHandle h = handle;
+        if (h != null && h.isAlive()) {
+            signal("CONT"); // a stopped process dies on SIGKILL too; this lets it be reaped promptly
+            h.destroyForcibly();
+            awaitExit(h, Duration.ofSeconds(10));
         }
-        frozen = false;
+    }
+
+    /** SIGTERM and wait (an orderly shutdown); SIGKILL if it takes longer than {@code grace}. */
+    public void terminate(Duration grace) {
+        ProcessHandle h = handle;
+        if (h != null && h.isAlive()) {
+            signal("CONT");
+            h.destroy();
+            if (!awaitExit(h, grace)) {
+                kill();
+            }
+        }
     }
 
     /** SIGSTOP: the process stops answering but keeps its sockets (a hung server). */
-    public synchronized void freeze() {
+    public void freeze() {
         signal("STOP");
-        frozen = true;
     }
 
     /** SIGCONT after {@link #freeze}. */
-    public synchronized void resume() {
+    public void resume() {
         signal("CONT");
-        frozen = false;
     }
 
-    /** {@code SHUTDOWN} (persisting first), then waits for the process to exit. */
-    public synchronized void shutdown() throws InterruptedException {
-        cliQuiet("SHUTDOWN");
-        if (process != null && !process.waitFor(10, TimeUnit.SECONDS)) {
-            process.destroyForcibly();
+    /** {@code SHUTDOWN} for Redis (it persists first), SIGTERM for the others; waits for the exit. */
+    public void shutdown() {
+        ProcessHandle h = handle;
+        if (kind == Kind.REDIS || kind == Kind.SENTINEL) {
+            cliQuiet("SHUTDOWN");
+            if (h != null && !awaitExit(h, Duration.ofSeconds(10))) {
+                kill();
+            }
+        } else {
+            terminate(Duration.ofSeconds(15));
         }
     }
 
@@ -161,17 +243,33 @@ public final class Node {
     }
 
     private void signal(String sig) {
-        if (process == null || !process.isAlive()) {
+        ProcessHandle h = handle;
+        if (h == null || !h.isAlive()) {
             return;
         }
         try {
-            Process p = new ProcessBuilder("kill", "-" + sig, String.valueOf(process.pid())).start();
+            Process p = new ProcessBuilder("kill", "-" + sig, String.valueOf(h.pid())).start();
             p.waitFor(5, TimeUnit.SECONDS);
         } catch (IOException e) {
-            throw new IllegalStateException("kill -" + sig + " " + process.pid() + " failed", e);
+            throw new IllegalStateException("kill -" + sig + " " + h.pid() + " failed", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * Polls rather than {@code onExit()}: for a process that is not this JVM's child (one that
+     * {@code up} started), {@code onExit()} backs off to seconds between looks.
+     */
+    private static boolean awaitExit(ProcessHandle h, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (running(h)) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            sleepMillis(10);
+        }
+        return true;
     }
 
     static void sleepMillis(long ms) {

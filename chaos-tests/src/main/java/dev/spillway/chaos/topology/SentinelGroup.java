@@ -42,14 +42,14 @@ public final class SentinelGroup implements Closeable {
     private final List<Node> redis;
     private final List<Node> sentinels;
 
-    private SentinelGroup(List<Node> redis, List<Node> sentinels) {
+    SentinelGroup(List<Node> redis, List<Node> sentinels) {
         this.redis = redis;
         this.sentinels = sentinels;
     }
 
     /** Writes configurations, starts every node and waits until the Sentinels agree on the master. */
     public static SentinelGroup start(Path baseDir, Options options) throws IOException {
-        Path templates = findTemplates();
+        Path templates = Checkout.root().resolve("sentinel-config");
         String redisTemplate = Files.readString(templates.resolve("redis.conf.template"));
         String sentinelTemplate = Files.readString(templates.resolve("sentinel.conf.template"));
         List<Node> redis = new ArrayList<>();
@@ -68,7 +68,8 @@ public final class SentinelGroup implements Closeable {
                         "REPLICAOF", i == 0 ? "" : "replicaof 127.0.0.1 " + masterPort));
                 Path confPath = dir.resolve("redis.conf");
                 Files.writeString(confPath, conf);
-                Node n = new Node("redis-" + (i + 1), Node.Kind.REDIS, port, dir, confPath);
+                Node n = new Node("redis-" + (i + 1), Node.Kind.REDIS, port, port, dir,
+                        List.of("redis-server", confPath.toString()));
                 redis.add(n);
                 n.start();
             }
@@ -81,7 +82,8 @@ public final class SentinelGroup implements Closeable {
                         "FAILOVER_TIMEOUT_MS", String.valueOf(options.failoverTimeoutMillis())));
                 Path confPath = dir.resolve("sentinel.conf");
                 Files.writeString(confPath, conf);
-                Node n = new Node("sentinel-" + (i + 1), Node.Kind.SENTINEL, port, dir, confPath);
+                Node n = new Node("sentinel-" + (i + 1), Node.Kind.SENTINEL, port, port, dir,
+                        List.of("redis-sentinel", confPath.toString()));
                 sentinels.add(n);
                 n.start();
             }
@@ -188,11 +190,7 @@ public final class SentinelGroup implements Closeable {
     @Override
     public void close() {
         for (Node n : concat()) {
-            try {
-                n.kill();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            n.kill();
         }
     }
 
@@ -225,15 +223,4 @@ public final class SentinelGroup implements Closeable {
         }
     }
 
-    /** {@code sentinel-config/} of this checkout: from {@code -Dspillway.root}, else upwards from the working dir. */
-    static Path findTemplates() throws IOException {
-        String root = System.getProperty("spillway.root");
-        Path dir = root != null ? Path.of(root) : Path.of("").toAbsolutePath();
-        for (Path d = dir; d != null; d = d.getParent()) {
-            if (Files.isRegularFile(d.resolve("sentinel-config/redis.conf.template"))) {
-                return d.resolve("sentinel-config");
-            }
-        }
-        throw new IOException("sentinel-config/ not found above " + dir + " (set -Dspillway.root)");
-    }
 }

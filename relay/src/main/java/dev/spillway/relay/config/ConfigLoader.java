@@ -72,7 +72,9 @@ public final class ConfigLoader {
         String lineKey = lineSection.string("key").orElse(RelayConfig.DEFAULT_LINE_KEY);
         ListenerConfig line = listener(lineSection, RelayConfig.DEFAULT_LINE);
         ListenerConfig http = listener(listeners.section("http"), RelayConfig.DEFAULT_HTTP);
-        ListenerConfig admin = listener(listeners.section("admin"), RelayConfig.DEFAULT_ADMIN);
+        Section adminSection = listeners.section("admin");
+        List<String> peers = adminSection.stringList("peers").orElse(List.of());
+        ListenerConfig admin = listener(adminSection, RelayConfig.DEFAULT_ADMIN);
         listeners.rejectUnknown();
 
         Section l = root.section("limits");
@@ -100,7 +102,7 @@ public final class ConfigLoader {
         shutdown.rejectUnknown();
         root.rejectUnknown();
         rejectUnknownEnv();
-        return new RelayConfig(name, resp, line, lineKey, http, admin, limits, password, httpToken, sink, spill, drain);
+        return new RelayConfig(name, resp, line, lineKey, http, admin, peers, limits, password, httpToken, sink, spill, drain);
     }
 
     private ListenerConfig listener(Section s, ListenerConfig def) {

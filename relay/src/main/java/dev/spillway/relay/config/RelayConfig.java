@@ -3,6 +3,7 @@ package dev.spillway.relay.config;
 import dev.spillway.relay.sink.SinkConfig;
 import dev.spillway.relay.spill.SpillLogConfig;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -16,12 +17,13 @@ import java.util.Objects;
  * @param lineKey the list that line-protocol messages go to
  * @param http HTTP ingest listener
  * @param admin health, metrics and dashboard
+ * @param adminPeers admin host:port of the other relays, shown together on the dashboard
  * @param password RESP {@code AUTH} password, or null for none
  * @param httpToken bearer token required by HTTP ingest, or null for none
  * @param drainTimeout longest an orderly shutdown (SIGTERM) waits for in-flight messages
  */
 public record RelayConfig(String name, ListenerConfig resp, ListenerConfig line, String lineKey, ListenerConfig http,
-        ListenerConfig admin, Limits limits, String password, String httpToken, SinkConfig sink, SpillLogConfig spill,
+        ListenerConfig admin, List<String> adminPeers, Limits limits, String password, String httpToken, SinkConfig sink, SpillLogConfig spill,
         Duration drainTimeout) {
 
     public static final String DEFAULT_NAME = "relay";
@@ -38,6 +40,12 @@ public record RelayConfig(String name, ListenerConfig resp, ListenerConfig line,
         Objects.requireNonNull(line, "line");
         Objects.requireNonNull(http, "http");
         Objects.requireNonNull(admin, "admin");
+        adminPeers = List.copyOf(adminPeers);
+        for (String peer : adminPeers) {
+            if (!peer.matches("[^:\\s/]+:\\d{1,5}")) {
+                throw new ConfigException("listeners.admin.peers: " + peer + " (expected: host:port)");
+            }
+        }
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(sink, "sink");
         Objects.requireNonNull(spill, "spill");

@@ -27,6 +27,7 @@ class ConfigLoaderTest {
         assertThat(example.lineKey()).isEqualTo(defaults.lineKey());
         assertThat(example.http()).isEqualTo(defaults.http());
         assertThat(example.admin()).isEqualTo(defaults.admin());
+        assertThat(example.adminPeers()).isEqualTo(defaults.adminPeers()).isEmpty();
         assertThat(example.limits()).isEqualTo(defaults.limits());
         assertThat(example.drainTimeout()).isEqualTo(defaults.drainTimeout());
         assertThat(example.password()).isNull();
