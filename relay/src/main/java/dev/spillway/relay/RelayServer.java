@@ -97,8 +97,10 @@ public final class RelayServer implements Closeable {
         draining = true;
         LOG.info("Draining relay '{}': /health answers 503, new connections are refused", config.name());
         ingress.stopAccepting();
-        relay.router().close(); // queued messages are written or spilled; later ones refused
-        while (ingress.inFlight().total() > 0 && System.nanoTime() < deadline) {
+        // Connections stop reading, get every answer they are owed (acks keep flowing from the
+        // router meanwhile) and close; then the router writes or spills whatever is queued.
+        ingress.closeConnectionsWhenDone();
+        while ((ingress.connections() > 0 || ingress.inFlight().total() > 0) && System.nanoTime() < deadline) {
             try {
                 TimeUnit.MILLISECONDS.sleep(5);
             } catch (InterruptedException e) {
@@ -107,13 +109,14 @@ public final class RelayServer implements Closeable {
             }
         }
         long unanswered = ingress.inFlight().total();
+        relay.router().close();
         ingress.close();
         relay.close();
         stopped = true;
         LOG.info("Relay '{}' stopped after {} ms{}", config.name(),
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),
-                unanswered == 0 ? "" : "; " + unanswered + " messages were still awaiting their ack (they are in the"
-                        + " spill log if acked, otherwise their producers saw the connection close)");
+                unanswered == 0 ? "" : "; " + unanswered + " messages were still awaiting their ack at the deadline"
+                        + " (written or spilled by the router's close; their producers saw the connection close)");
     }
 
     @Override

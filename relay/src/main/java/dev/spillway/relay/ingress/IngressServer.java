@@ -132,6 +132,23 @@ public final class IngressServer implements Closeable {
         channels.forEach(ch -> ch.close().syncUninterruptibly());
     }
 
+    /**
+     * Every connection stops reading, answers what it has taken, and closes (see
+     * {@link ReplyQueue#closeWhenDone}).
+     */
+    public void closeConnectionsWhenDone() {
+        for (Channel ch : clients) {
+            ReplyQueue q = ch.attr(ReplyQueue.KEY).get();
+            ch.eventLoop().execute(() -> {
+                if (q != null) {
+                    q.closeWhenDone();
+                } else {
+                    ch.close();
+                }
+            });
+        }
+    }
+
     /** Closes every ingress connection (after their replies were given a chance to leave). */
     public void closeConnections() {
         clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);

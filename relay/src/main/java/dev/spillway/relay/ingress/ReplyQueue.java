@@ -2,6 +2,7 @@ package dev.spillway.relay.ingress;
 
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
@@ -28,6 +29,9 @@ public final class ReplyQueue {
         int messages;
     }
 
+    /** Where a channel's queue can be found by {@link IngressServer} during a drain. */
+    static final AttributeKey<ReplyQueue> KEY = AttributeKey.valueOf("spillway.replies");
+
     private final ChannelHandlerContext ctx;
     private final InFlight inFlight;
     private final ArrayDeque<Slot> slots = new ArrayDeque<>();
@@ -35,10 +39,26 @@ public final class ReplyQueue {
     private boolean paused;
     private boolean unwritable;
     private boolean closing;
+    private boolean closeWhenDone;
 
     public ReplyQueue(ChannelHandlerContext ctx, InFlight inFlight) {
         this.ctx = ctx;
         this.inFlight = inFlight;
+        ctx.channel().attr(KEY).set(this);
+    }
+
+    /**
+     * For a drain: read nothing more, answer everything already taken, then close. Bytes the
+     * client sends from now on are never processed, so a client that sees the close without a
+     * reply can resend them elsewhere without risk of a duplicate.
+     */
+    public void closeWhenDone() {
+        closing = true;
+        closeWhenDone = true;
+        applyAutoRead();
+        if (slots.isEmpty()) {
+            ctx.close();
+        }
     }
 
     /** A reply that is ready now, written after every earlier one. */
@@ -134,6 +154,9 @@ public final class ReplyQueue {
         }
         if (wrote) {
             ctx.flush();
+        }
+        if (closeWhenDone && slots.isEmpty()) {
+            ctx.close();
         }
     }
 

@@ -158,6 +158,18 @@ class RespListenerTest {
     }
 
     @Test
+    void aDrainAnswersWhatWasTakenThenClosesWithoutReadingMore() {
+        EmbeddedChannel ch = channel();
+        write(ch, cmd("RPUSH", "q", "a"));
+        ch.attr(ReplyQueueAccess.KEY).get().closeWhenDone();
+        assertThat(ch.config().isAutoRead()).isFalse();
+        assertThat(ch.isActive()).as("still owes a reply").isTrue();
+        intake.ackAll();
+        assertThat(output(ch)).isEqualTo(":1\r\n");
+        assertThat(ch.isActive()).isFalse();
+    }
+
+    @Test
     void quitAnswersOkAndCloses() {
         EmbeddedChannel ch = channel();
         write(ch, cmd("QUIT") + cmd("RPUSH", "q", "ignored"));
