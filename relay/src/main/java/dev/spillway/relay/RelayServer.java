@@ -1,6 +1,8 @@
 package dev.spillway.relay;
 
 import com.codahale.metrics.MetricRegistry;
+import com.codahale.metrics.health.HealthCheck;
+import dev.spillway.relay.admin.RelayMetrics;
 import dev.spillway.relay.config.RelayConfig;
 import dev.spillway.relay.ingress.IngressServer;
 import dev.spillway.relay.route.Router;
@@ -30,6 +32,7 @@ public final class RelayServer implements Closeable {
     private final RelayConfig config;
     private final Relay relay;
     private final IngressServer ingress;
+    private final RelayMetrics metrics;
     private volatile boolean started;
     private volatile boolean draining;
     private boolean stopped; // guarded by this
@@ -37,9 +40,33 @@ public final class RelayServer implements Closeable {
     private RelayServer(RelayConfig config, MetricRegistry metrics) throws IOException {
         this.config = config;
         this.relay = Relay.start(config.sink(), config.spill(), metrics);
+        this.metrics = new RelayMetrics(metrics, config.graphite());
+        this.metrics.addHealthCheck("redis", new HealthCheck() {
+            @Override
+            protected Result check() {
+                String master = relay.sentinels().master();
+                String breaker = relay.sink().breaker().getState().name();
+                return master != null && relay.redisConnected() && !breaker.equals("OPEN")
+                        ? Result.healthy("master " + master + ", breaker " + breaker)
+                        : Result.unhealthy("master " + master + ", breaker " + breaker + ", connected "
+                                + relay.redisConnected() + " (messages go to the spill log)");
+            }
+        });
+        this.metrics.addHealthCheck("spill", new HealthCheck() {
+            @Override
+            protected Result check() {
+                long pending = relay.spill().pendingBytes();
+                long max = config.spill().maxBytes();
+                return relay.spill().isFailed() ? Result.unhealthy("spill log failed after an I/O error")
+                        : pending + config.limits().maxValueBytes() > max
+                                ? Result.unhealthy("spill log full: " + pending + " of " + max + " bytes")
+                                : Result.healthy(pending + " of " + max + " bytes pending");
+            }
+        });
         try {
-            this.ingress = new IngressServer(config, relay.router(), this::status);
+            this.ingress = new IngressServer(config, relay.router(), this::status, this.metrics);
         } catch (IOException | RuntimeException e) {
+            this.metrics.close();
             relay.close();
             throw e;
         }
@@ -110,6 +137,7 @@ public final class RelayServer implements Closeable {
         }
         long unanswered = ingress.inFlight().total();
         relay.router().close();
+        metrics.close();
         ingress.close();
         relay.close();
         stopped = true;

@@ -14,12 +14,17 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * The admin endpoints. {@code GET /health}: 200 while the relay takes writes (directly or into
+ * The admin endpoints: {@code /metrics} (metrics-json), {@code /metrics/prometheus},
+ * {@code /dashboard} (a self-contained live page), {@code /peers}, and {@code GET /health}: 200 while the relay takes writes (directly or into
  * its spill log), 503 while starting, draining or full; the JSON body says which, and shows the
  * master, the breaker and the spill depth.
  *
@@ -29,9 +34,19 @@ import java.util.function.Supplier;
 public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private final Supplier<RelayStatus> status;
+    private final RelayMetrics metrics;
+    private final List<String> peers;
+    private final byte[] dashboard;
 
-    public AdminHandler(Supplier<RelayStatus> status) {
+    public AdminHandler(Supplier<RelayStatus> status, RelayMetrics metrics, List<String> peers) {
         this.status = status;
+        this.metrics = metrics;
+        this.peers = peers;
+        try (InputStream in = AdminHandler.class.getResourceAsStream("/dashboard.html")) {
+            this.dashboard = in == null ? null : in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read dashboard.html", e);
+        }
     }
 
     @Override
@@ -40,17 +55,39 @@ public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequ
         FullHttpResponse r;
         if (!req.method().equals(HttpMethod.GET) && !req.method().equals(HttpMethod.HEAD)) {
             r = HttpReplies.error(HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET");
-        } else if (path.equals("/health")) {
-            r = health();
         } else {
-            r = HttpReplies.error(HttpResponseStatus.NOT_FOUND, "no such resource; try /health");
+            r = switch (path) {
+                case "/health" -> health();
+                case "/metrics" -> bytes(metrics::json, "application/json");
+                case "/metrics/prometheus" -> bytes(metrics::prometheus, metrics.prometheusContentType());
+                case "/dashboard", "/" -> dashboard == null
+                        ? HttpReplies.error(HttpResponseStatus.NOT_FOUND, "dashboard not packaged")
+                        : HttpReplies.bytes(HttpResponseStatus.OK, dashboard, "text/html; charset=utf-8");
+                case "/peers" -> HttpReplies.json(HttpResponseStatus.OK, Map.of("peers", peers));
+                default -> HttpReplies.error(HttpResponseStatus.NOT_FOUND,
+                        "no such resource; try /health, /metrics, /metrics/prometheus, /dashboard");
+            };
         }
+        // Read-only and bound to loopback by default: the dashboard of one relay reads the others.
+        r.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, "*");
         boolean keepAlive = HttpUtil.isKeepAlive(req);
         r.headers().set(HttpHeaderNames.CONNECTION, keepAlive ? HttpHeaderValues.KEEP_ALIVE : HttpHeaderValues.CLOSE);
         r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
         var f = ctx.writeAndFlush(r);
         if (!keepAlive) {
             f.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    private interface Body {
+        byte[] get() throws IOException;
+    }
+
+    private static FullHttpResponse bytes(Body body, String contentType) {
+        try {
+            return HttpReplies.bytes(HttpResponseStatus.OK, body.get(), contentType);
+        } catch (IOException | RuntimeException e) {
+            return HttpReplies.error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "metrics unavailable: " + e);
         }
     }
 
@@ -68,6 +105,7 @@ public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequ
         body.put("failovers", s.failovers());
         body.put("connections", s.connections());
         body.put("inFlight", s.inFlight());
+        body.put("checks", metrics.runHealthChecks());
         return HttpReplies.json(s.takesWrites() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, body);
     }
 

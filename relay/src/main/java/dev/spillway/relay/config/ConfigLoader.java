@@ -100,9 +100,20 @@ public final class ConfigLoader {
         Section shutdown = root.section("shutdown");
         Duration drain = shutdown.duration("drainTimeout").orElse(RelayConfig.DEFAULT_DRAIN_TIMEOUT);
         shutdown.rejectUnknown();
+        Section metrics = root.section("metrics");
+        Section g = metrics.section("graphite");
+        Optional<String> graphiteHost = g.string("host");
+        int graphitePort = g.integer("port").orElse(GraphiteConfig.DEFAULT_PORT);
+        String graphitePrefix = g.string("prefix").orElse("spillway." + name);
+        Duration graphiteInterval = g.duration("interval").orElse(GraphiteConfig.DEFAULT_INTERVAL);
+        g.rejectUnknown();
+        metrics.rejectUnknown();
+        GraphiteConfig graphite = graphiteHost.map(h -> new GraphiteConfig(h, graphitePort, graphitePrefix,
+                graphiteInterval)).orElse(null);
         root.rejectUnknown();
         rejectUnknownEnv();
-        return new RelayConfig(name, resp, line, lineKey, http, admin, peers, limits, password, httpToken, sink, spill, drain);
+        return new RelayConfig(name, resp, line, lineKey, http, admin, peers, limits, password, httpToken, sink, spill, drain,
+                graphite);
     }
 
     private ListenerConfig listener(Section s, ListenerConfig def) {

@@ -21,10 +21,11 @@ import java.util.Objects;
  * @param password RESP {@code AUTH} password, or null for none
  * @param httpToken bearer token required by HTTP ingest, or null for none
  * @param drainTimeout longest an orderly shutdown (SIGTERM) waits for in-flight messages
+ * @param graphite Graphite reporter settings, or null for none
  */
 public record RelayConfig(String name, ListenerConfig resp, ListenerConfig line, String lineKey, ListenerConfig http,
         ListenerConfig admin, List<String> adminPeers, Limits limits, String password, String httpToken, SinkConfig sink, SpillLogConfig spill,
-        Duration drainTimeout) {
+        Duration drainTimeout, GraphiteConfig graphite) {
 
     public static final String DEFAULT_NAME = "relay";
     public static final ListenerConfig DEFAULT_RESP = new ListenerConfig(true, "127.0.0.1", 6390);

@@ -1,5 +1,6 @@
 package dev.spillway.relay.ingress;
 
+import com.codahale.metrics.Meter;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -23,9 +24,12 @@ public final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
     private final AtomicInteger open;
     private final ChannelGroup all;
     private final int max;
+    private final Meter refused;
     private final Function<String, Object> refusal;
 
-    public ConnectionLimiter(AtomicInteger open, ChannelGroup all, int max, Function<String, Object> refusal) {
+    public ConnectionLimiter(AtomicInteger open, ChannelGroup all, int max, Meter refused,
+            Function<String, Object> refusal) {
+        this.refused = refused;
         this.open = open;
         this.all = all;
         this.max = max;
@@ -36,6 +40,7 @@ public final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
         int now = open.incrementAndGet();
         if (now > max) {
+            refused.mark();
             LOG.warn("Refusing connection from {}: {} open (limits.maxConnections={})", ctx.channel().remoteAddress(),
                     now - 1, max);
             ctx.channel().config().setAutoRead(false);

@@ -8,6 +8,10 @@ import dev.spillway.relay.ingress.http.HttpIngestInitializer;
 import dev.spillway.relay.ingress.http.HttpReplies;
 import dev.spillway.relay.ingress.line.LineInitializer;
 import dev.spillway.relay.ingress.resp.RespInitializer;
+import com.codahale.metrics.Gauge;
+import com.codahale.metrics.Meter;
+import com.codahale.metrics.MetricRegistry;
+import dev.spillway.relay.admin.RelayMetrics;
 import dev.spillway.relay.route.Intake;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
@@ -55,24 +59,30 @@ public final class IngressServer implements Closeable {
     private Channel admin;
     private final InFlight inFlight;
 
-    public IngressServer(RelayConfig config, Intake router, Supplier<RelayStatus> status) throws IOException {
+    public IngressServer(RelayConfig config, Intake router, Supplier<RelayStatus> status, RelayMetrics metrics)
+            throws IOException {
         this.inFlight = new InFlight(config.limits().maxInFlightPerConnection(), config.limits().maxInFlightTotal());
         var limits = config.limits();
         int max = limits.maxConnections();
+        MetricRegistry registry = metrics.registry();
+        registry.register("ingress.connections", (Gauge<Integer>) this::connections);
+        registry.register("ingress.in-flight", (Gauge<Long>) inFlight::total);
+        Meter tooMany = registry.meter("ingress.rejected.too-many-connections");
         try {
             bind("resp", config.resp(), new RespInitializer(router, limits, inFlight,
-                    new ConnectionLimiter(open, clients, max, why -> new ErrorRedisMessage("ERR " + why)),
+                    new IngressMetrics(registry, "resp"),
+                    new ConnectionLimiter(open, clients, max, tooMany, why -> new ErrorRedisMessage("ERR " + why)),
                     config.password(), status));
             bind("line", config.line(), new LineInitializer(router, limits, inFlight,
-                    new ConnectionLimiter(open, clients, max,
+                    new IngressMetrics(registry, "line"), new ConnectionLimiter(open, clients, max, tooMany,
                             why -> Unpooled.copiedBuffer("ERR " + why + "\n", StandardCharsets.UTF_8)),
                     config.lineKey()));
             bind("http", config.http(), new HttpIngestInitializer(router, limits, inFlight,
-                    new ConnectionLimiter(open, clients, max,
+                    new IngressMetrics(registry, "http"), new ConnectionLimiter(open, clients, max, tooMany,
                             why -> HttpReplies.error(HttpResponseStatus.SERVICE_UNAVAILABLE, why)),
                     config.httpToken()));
             if (config.admin().enabled()) {
-                AdminHandler handler = new AdminHandler(status);
+                AdminHandler handler = new AdminHandler(status, metrics, config.adminPeers());
                 admin = bindChannel(config.admin(), new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {

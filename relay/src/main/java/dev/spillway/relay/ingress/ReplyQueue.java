@@ -34,6 +34,7 @@ public final class ReplyQueue {
 
     private final ChannelHandlerContext ctx;
     private final InFlight inFlight;
+    private final IngressMetrics metrics;
     private final ArrayDeque<Slot> slots = new ArrayDeque<>();
     private int waitingMessages;
     private boolean paused;
@@ -41,9 +42,10 @@ public final class ReplyQueue {
     private boolean closing;
     private boolean closeWhenDone;
 
-    public ReplyQueue(ChannelHandlerContext ctx, InFlight inFlight) {
+    public ReplyQueue(ChannelHandlerContext ctx, InFlight inFlight, IngressMetrics metrics) {
         this.ctx = ctx;
         this.inFlight = inFlight;
+        this.metrics = metrics;
         ctx.channel().attr(KEY).set(this);
     }
 
@@ -90,12 +92,18 @@ public final class ReplyQueue {
         Slot s = new Slot();
         s.messages = messages;
         slots.add(s);
+        long start = System.nanoTime();
         waitingMessages += messages;
         inFlight.add(messages);
         checkPause();
         ack.whenComplete((v, error) -> {
             Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
                     ? error.getCause() : error;
+            if (cause == null) {
+                metrics.acked(s.messages, start);
+            } else {
+                metrics.rejected(cause, s.messages);
+            }
             ctx.executor().execute(() -> {
                 waitingMessages -= s.messages;
                 inFlight.add(-s.messages);
@@ -119,6 +127,10 @@ public final class ReplyQueue {
     /** True when this connection input is being ignored (closing after an error or QUIT). */
     public boolean isClosing() {
         return closing;
+    }
+
+    public IngressMetrics metrics() {
+        return metrics;
     }
 
     /** Replies reserved or queued and not yet written. */

@@ -26,7 +26,11 @@ public final class ChannelSupport {
 
     public static ConnectionLimiter limiter(Object refusal) {
         return new ConnectionLimiter(new AtomicInteger(), new DefaultChannelGroup(GlobalEventExecutor.INSTANCE), 100,
-                why -> refusal);
+                new com.codahale.metrics.Meter(), why -> refusal);
+    }
+
+    public static IngressMetrics metrics() {
+        return new IngressMetrics(new com.codahale.metrics.MetricRegistry(), "test");
     }
 
     public static InFlight inFlight(Limits limits) {

@@ -33,7 +33,7 @@ class DecoderFuzzTest {
     void respDecoderSurvivesAnything(@ForAll("resp") List<byte[]> fragments) {
         FakeIntake intake = new FakeIntake();
         intake.autoAck = true;
-        EmbeddedChannel ch = feed(new RespInitializer(intake, LIMITS, ChannelSupport.inFlight(LIMITS),
+        EmbeddedChannel ch = feed(new RespInitializer(intake, LIMITS, ChannelSupport.inFlight(LIMITS), ChannelSupport.metrics(),
                 ChannelSupport.limiter(new ErrorRedisMessage("ERR too many")), null, () -> ChannelSupport.STATUS),
                 fragments);
         checkValues(intake);
@@ -46,7 +46,7 @@ class DecoderFuzzTest {
     void lineDecoderSurvivesAnything(@ForAll("lines") List<byte[]> fragments) {
         FakeIntake intake = new FakeIntake();
         intake.autoAck = true;
-        EmbeddedChannel ch = feed(new LineInitializer(intake, LIMITS, ChannelSupport.inFlight(LIMITS),
+        EmbeddedChannel ch = feed(new LineInitializer(intake, LIMITS, ChannelSupport.inFlight(LIMITS), ChannelSupport.metrics(),
                 ChannelSupport.limiter(Unpooled.EMPTY_BUFFER), "data_queue"), fragments);
         checkValues(intake);
         String out = ChannelSupport.output(ch);
@@ -60,7 +60,7 @@ class DecoderFuzzTest {
     void httpDecoderSurvivesAnything(@ForAll("http") List<byte[]> fragments) {
         FakeIntake intake = new FakeIntake();
         intake.autoAck = true;
-        EmbeddedChannel ch = feed(new HttpIngestInitializer(intake, LIMITS, ChannelSupport.inFlight(LIMITS),
+        EmbeddedChannel ch = feed(new HttpIngestInitializer(intake, LIMITS, ChannelSupport.inFlight(LIMITS), ChannelSupport.metrics(),
                 ChannelSupport.limiter(null), null), fragments);
         checkValues(intake);
         String out = ChannelSupport.output(ch);

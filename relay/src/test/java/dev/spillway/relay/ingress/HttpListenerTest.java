@@ -16,7 +16,7 @@ class HttpListenerTest {
 
     private EmbeddedChannel channel(String token) {
         Limits limits = ChannelSupport.limits(64, 100);
-        return new EmbeddedChannel(new HttpIngestInitializer(intake, limits, ChannelSupport.inFlight(limits),
+        return new EmbeddedChannel(new HttpIngestInitializer(intake, limits, ChannelSupport.inFlight(limits), ChannelSupport.metrics(),
                 ChannelSupport.limiter(null), token));
     }
 

@@ -18,7 +18,7 @@ class LineListenerTest {
 
     private EmbeddedChannel channel(int maxLine) {
         Limits limits = ChannelSupport.limits(maxLine, 100);
-        return new EmbeddedChannel(new LineInitializer(intake, limits, ChannelSupport.inFlight(limits),
+        return new EmbeddedChannel(new LineInitializer(intake, limits, ChannelSupport.inFlight(limits), ChannelSupport.metrics(),
                 ChannelSupport.limiter(Unpooled.EMPTY_BUFFER), "data_queue"));
     }
 

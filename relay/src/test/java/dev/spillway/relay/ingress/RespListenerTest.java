@@ -21,7 +21,7 @@ class RespListenerTest {
     private final FakeIntake intake = new FakeIntake();
 
     private EmbeddedChannel channel(Limits limits, String password) {
-        return new EmbeddedChannel(new RespInitializer(intake, limits, ChannelSupport.inFlight(limits),
+        return new EmbeddedChannel(new RespInitializer(intake, limits, ChannelSupport.inFlight(limits), ChannelSupport.metrics(),
                 ChannelSupport.limiter(new ErrorRedisMessage("ERR too many")), password, () -> ChannelSupport.STATUS));
     }
 
@@ -161,7 +161,7 @@ class RespListenerTest {
     void aDrainAnswersWhatWasTakenThenClosesWithoutReadingMore() {
         EmbeddedChannel ch = channel();
         write(ch, cmd("RPUSH", "q", "a"));
-        ch.attr(ReplyQueueAccess.KEY).get().closeWhenDone();
+        ch.attr(ReplyQueue.KEY).get().closeWhenDone();
         assertThat(ch.config().isAutoRead()).isFalse();
         assertThat(ch.isActive()).as("still owes a reply").isTrue();
         intake.ackAll();

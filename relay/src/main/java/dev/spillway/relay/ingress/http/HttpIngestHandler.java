@@ -2,6 +2,7 @@ package dev.spillway.relay.ingress.http;
 
 import dev.spillway.relay.Message;
 import dev.spillway.relay.ingress.InFlight;
+import dev.spillway.relay.ingress.IngressMetrics;
 import dev.spillway.relay.ingress.Rejections;
 import dev.spillway.relay.ingress.ReplyQueue;
 import dev.spillway.relay.route.Intake;
@@ -39,20 +40,23 @@ public final class HttpIngestHandler extends SimpleChannelInboundHandler<FullHtt
 
     private final Intake router;
     private final InFlight inFlight;
+    private final IngressMetrics metrics;
     private final int maxValueBytes;
     private final byte[] token;
     private ReplyQueue replies;
 
-    public HttpIngestHandler(Intake router, InFlight inFlight, int maxValueBytes, String token) {
+    public HttpIngestHandler(Intake router, InFlight inFlight, IngressMetrics metrics, int maxValueBytes,
+            String token) {
         this.router = router;
         this.inFlight = inFlight;
+        this.metrics = metrics;
         this.maxValueBytes = maxValueBytes;
         this.token = token == null ? null : ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        replies = new ReplyQueue(ctx, inFlight);
+        replies = new ReplyQueue(ctx, inFlight, metrics);
     }
 
     @Override
@@ -99,6 +103,7 @@ public final class HttpIngestHandler extends SimpleChannelInboundHandler<FullHtt
         try {
             values = contentType.startsWith("application/x-ndjson") ? lines(req.content()) : single(req.content());
         } catch (BadInput e) {
+            metrics.rejected(e.status.code() == 413 ? "too-large" : "bad-request", 1);
             send(HttpReplies.error(e.status, e.getMessage()), keepAlive);
             return;
         }

@@ -3,6 +3,7 @@ package dev.spillway.relay.ingress.http;
 import dev.spillway.relay.config.Limits;
 import dev.spillway.relay.ingress.ConnectionLimiter;
 import dev.spillway.relay.ingress.InFlight;
+import dev.spillway.relay.ingress.IngressMetrics;
 import dev.spillway.relay.route.Intake;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
@@ -22,11 +23,13 @@ public final class HttpIngestInitializer extends ChannelInitializer<Channel> {
     private final Intake router;
     private final Limits limits;
     private final InFlight inFlight;
+    private final IngressMetrics metrics;
     private final ConnectionLimiter connections;
     private final String token;
 
-    public HttpIngestInitializer(Intake router, Limits limits, InFlight inFlight, ConnectionLimiter connections,
-            String token) {
+    public HttpIngestInitializer(Intake router, Limits limits, InFlight inFlight, IngressMetrics metrics,
+            ConnectionLimiter connections, String token) {
+        this.metrics = metrics;
         this.router = router;
         this.limits = limits;
         this.inFlight = inFlight;
@@ -43,6 +46,6 @@ public final class HttpIngestInitializer extends ChannelInitializer<Channel> {
         p.addLast("continue", new HttpServerExpectContinueHandler());
         p.addLast("length", LengthCheck.INSTANCE);
         p.addLast("aggregator", new HttpObjectAggregator(limits.maxRequestBytes(), true));
-        p.addLast("ingest", new HttpIngestHandler(router, inFlight, limits.maxValueBytes(), token));
+        p.addLast("ingest", new HttpIngestHandler(router, inFlight, metrics, limits.maxValueBytes(), token));
     }
 }

@@ -2,6 +2,7 @@ package dev.spillway.relay.ingress.line;
 
 import dev.spillway.relay.Message;
 import dev.spillway.relay.ingress.InFlight;
+import dev.spillway.relay.ingress.IngressMetrics;
 import dev.spillway.relay.ingress.Rejections;
 import dev.spillway.relay.ingress.ReplyQueue;
 import dev.spillway.relay.route.Intake;
@@ -29,20 +30,22 @@ public final class LineHandler extends SimpleChannelInboundHandler<ByteBuf> {
 
     private final Intake router;
     private final InFlight inFlight;
+    private final IngressMetrics metrics;
     private final byte[] key;
     private final int maxLineBytes;
     private ReplyQueue replies;
 
-    public LineHandler(Intake router, InFlight inFlight, String key, int maxLineBytes) {
+    public LineHandler(Intake router, InFlight inFlight, IngressMetrics metrics, String key, int maxLineBytes) {
         this.router = router;
         this.inFlight = inFlight;
+        this.metrics = metrics;
         this.key = key.getBytes(StandardCharsets.UTF_8);
         this.maxLineBytes = maxLineBytes;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        replies = new ReplyQueue(ctx, inFlight);
+        replies = new ReplyQueue(ctx, inFlight, metrics);
     }
 
     @Override
@@ -58,6 +61,7 @@ public final class LineHandler extends SimpleChannelInboundHandler<ByteBuf> {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (cause instanceof TooLongFrameException) {
+            metrics.rejected("too-large", 1);
             replies.reply(Unpooled.wrappedBuffer(err("line too long: more than " + maxLineBytes
                     + " bytes (limits.maxValueBytes); skipped to its newline")));
         } else {

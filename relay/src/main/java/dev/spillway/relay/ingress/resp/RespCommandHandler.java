@@ -3,6 +3,7 @@ package dev.spillway.relay.ingress.resp;
 import dev.spillway.relay.Message;
 import dev.spillway.relay.RelayStatus;
 import dev.spillway.relay.ingress.InFlight;
+import dev.spillway.relay.ingress.IngressMetrics;
 import dev.spillway.relay.ingress.Rejections;
 import dev.spillway.relay.ingress.ReplyQueue;
 import dev.spillway.relay.route.Intake;
@@ -45,6 +46,7 @@ public final class RespCommandHandler extends SimpleChannelInboundHandler<RedisM
 
     private final Intake router;
     private final InFlight inFlight;
+    private final IngressMetrics metrics;
     private final byte[] password;
     private final Supplier<RelayStatus> status;
     private final long clientId = CLIENT_IDS.incrementAndGet();
@@ -52,9 +54,11 @@ public final class RespCommandHandler extends SimpleChannelInboundHandler<RedisM
     private boolean authenticated;
     private String clientName;
 
-    public RespCommandHandler(Intake router, InFlight inFlight, String password, Supplier<RelayStatus> status) {
+    public RespCommandHandler(Intake router, InFlight inFlight, IngressMetrics metrics, String password,
+            Supplier<RelayStatus> status) {
         this.router = router;
         this.inFlight = inFlight;
+        this.metrics = metrics;
         this.password = password == null ? null : password.getBytes(StandardCharsets.UTF_8);
         this.status = status;
         this.authenticated = password == null;
@@ -62,7 +66,7 @@ public final class RespCommandHandler extends SimpleChannelInboundHandler<RedisM
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        replies = new ReplyQueue(ctx, inFlight);
+        replies = new ReplyQueue(ctx, inFlight, metrics);
     }
 
     @Override
@@ -249,6 +253,7 @@ public final class RespCommandHandler extends SimpleChannelInboundHandler<RedisM
 
     private void protocolError(String what) {
         if (!replies.isClosing()) {
+            metrics.rejected("protocol-error", 1);
             replies.replyAndClose(error("ERR Protocol error: " + what));
         }
     }

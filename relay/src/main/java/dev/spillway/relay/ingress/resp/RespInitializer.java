@@ -4,6 +4,7 @@ import dev.spillway.relay.RelayStatus;
 import dev.spillway.relay.config.Limits;
 import dev.spillway.relay.ingress.ConnectionLimiter;
 import dev.spillway.relay.ingress.InFlight;
+import dev.spillway.relay.ingress.IngressMetrics;
 import dev.spillway.relay.route.Intake;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
@@ -23,12 +24,14 @@ public final class RespInitializer extends ChannelInitializer<Channel> {
     private final Intake router;
     private final Limits limits;
     private final InFlight inFlight;
+    private final IngressMetrics metrics;
     private final ConnectionLimiter connections;
     private final String password;
     private final Supplier<RelayStatus> status;
 
-    public RespInitializer(Intake router, Limits limits, InFlight inFlight, ConnectionLimiter connections,
-            String password, Supplier<RelayStatus> status) {
+    public RespInitializer(Intake router, Limits limits, InFlight inFlight, IngressMetrics metrics,
+            ConnectionLimiter connections, String password, Supplier<RelayStatus> status) {
+        this.metrics = metrics;
         this.router = router;
         this.limits = limits;
         this.inFlight = inFlight;
@@ -44,7 +47,7 @@ public final class RespInitializer extends ChannelInitializer<Channel> {
         p.addLast("idle", new IdleStateHandler(limits.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
         p.addLast("encoder", new RedisEncoder());
         addCodec(p, limits);
-        p.addLast("commands", new RespCommandHandler(router, inFlight, password, status));
+        p.addLast("commands", new RespCommandHandler(router, inFlight, metrics, password, status));
     }
 
     /** Decoder, limit guard and aggregators: everything between bytes and whole commands. */

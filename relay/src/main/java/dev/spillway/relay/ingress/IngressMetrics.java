@@ -1,0 +1,45 @@
+package dev.spillway.relay.ingress;
+
+import com.codahale.metrics.Meter;
+import com.codahale.metrics.MetricRegistry;
+import com.codahale.metrics.SlidingTimeWindowArrayReservoir;
+import com.codahale.metrics.Timer;
+import dev.spillway.relay.route.RelayRejectedException;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One listener's metrics: {@code ingress.<protocol>.messages} (acknowledged), the ack latency
+ * (from a request's arrival to its durable ack; 30-second sliding window) and
+ * {@code ingress.<protocol>.rejected.<reason>}. Thread-safe.
+ */
+public final class IngressMetrics {
+
+    private final MetricRegistry registry;
+    private final String protocol;
+    private final Meter messages;
+    private final Timer ackLatency;
+
+    public IngressMetrics(MetricRegistry registry, String protocol) {
+        this.registry = registry;
+        this.protocol = protocol;
+        this.messages = registry.meter(MetricRegistry.name("ingress", protocol, "messages"));
+        this.ackLatency = registry.timer(MetricRegistry.name("ingress", protocol, "ack-latency"),
+                () -> new Timer(new SlidingTimeWindowArrayReservoir(30, TimeUnit.SECONDS)));
+    }
+
+    void acked(int count, long startNanos) {
+        messages.mark(count);
+        ackLatency.update(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Counts refused messages under their reason ({@code spill-full}, {@code protocol-error}, ...). */
+    public void rejected(String reason, int count) {
+        registry.meter(MetricRegistry.name("ingress", protocol, "rejected", reason)).mark(count);
+    }
+
+    void rejected(Throwable error, int count) {
+        rejected(error instanceof RelayRejectedException r ? r.reason().name().toLowerCase(Locale.ROOT).replace('_', '-')
+                : "internal", count);
+    }
+}
