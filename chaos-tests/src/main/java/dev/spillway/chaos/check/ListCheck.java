@@ -15,7 +15,7 @@ import java.util.Set;
  * (unexpected).
  */
 public record ListCheck(int present, int acked, List<String> lost, List<String> duplicated, List<String> reordered,
-        List<String> unexpected) {
+        List<String> unexpected, int resentDuplicates) {
 
     public boolean ok() {
         return lost.isEmpty() && duplicated.isEmpty() && reordered.isEmpty() && unexpected.isEmpty();
@@ -33,6 +33,17 @@ public record ListCheck(int present, int acked, List<String> lost, List<String> 
      */
     public static ListCheck of(List<byte[]> list, Map<Integer, Set<Long>> acked, Map<Integer, Long> sent,
             boolean lpush) {
+        return of(list, acked, sent, Map.of(), lpush);
+    }
+
+    /**
+     * As {@link #of(List, Map, Map, boolean)}, where {@code resent} names, per producer, the
+     * sequences it sent again after an unknown outcome: a second copy of those is allowed by the
+     * promise (counted in {@link #resentDuplicates}), any other copy is a duplicate.
+     */
+    public static ListCheck of(List<byte[]> list, Map<Integer, Set<Long>> acked, Map<Integer, Long> sent,
+            Map<Integer, Set<Long>> resent, boolean lpush) {
+        int resentDuplicates = 0;
         List<String> lost = new ArrayList<>();
         List<String> duplicated = new ArrayList<>();
         List<String> reordered = new ArrayList<>();
@@ -65,7 +76,11 @@ public record ListCheck(int present, int acked, List<String> lost, List<String> 
                 continue;
             }
             if (!seen.add(v)) {
-                duplicated.add(v);
+                if (resent.getOrDefault(producer, Set.of()).contains(seq)) {
+                    resentDuplicates++;
+                } else {
+                    duplicated.add(v);
+                }
                 continue;
             }
             Long prev = last.put(producer, seq);
@@ -82,7 +97,8 @@ public record ListCheck(int present, int acked, List<String> lost, List<String> 
                 }
             }
         }
-        return new ListCheck(list.size(), ackedCount, cap(lost), cap(duplicated), cap(reordered), cap(unexpected));
+        return new ListCheck(list.size(), ackedCount, cap(lost), cap(duplicated), cap(reordered), cap(unexpected),
+                resentDuplicates);
     }
 
     private static List<String> cap(List<String> l) {
@@ -96,6 +112,6 @@ public record ListCheck(int present, int acked, List<String> lost, List<String> 
     @Override
     public String toString() {
         return "present=" + present + " acked=" + acked + " lost=" + lost + " duplicated=" + duplicated
-                + " reordered=" + reordered + " unexpected=" + unexpected;
+                + " reordered=" + reordered + " unexpected=" + unexpected + " resentDuplicates=" + resentDuplicates;
     }
 }

@@ -1,0 +1,136 @@
+package dev.spillway.chaos.workload;
+
+import dev.spillway.chaos.check.ListCheck;
+import java.io.IOException;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One producer connection sending {@code p<id>-<seq>} values in sequence order, one at a time,
+ * at a fixed rate, and recording every outcome: acknowledged, refused with an error (visible to
+ * the producer), or unknown. An unknown outcome — the connection broke before the reply — is
+ * resolved the way a careful client does: reconnect (through the load balancer) and send the
+ * same message again; such messages are recorded as re-sent, since they may legitimately land
+ * twice. Stops by itself after {@code maxMessages} or when stopped.
+ *
+ * <p>Thread-safe for readers; the sending runs on its own thread.
+ */
+public abstract class Producer implements Runnable {
+
+    public enum Phase { STEADY, FAULT, RECOVERY }
+
+    final int id;
+    private final int ratePerSecond;
+    private final long maxMessages;
+    private volatile boolean stop;
+    private volatile Phase phase = Phase.STEADY;
+    final Set<Long> acked = ConcurrentHashMap.newKeySet();
+    final Set<Long> resent = ConcurrentHashMap.newKeySet();
+    final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
+    final AtomicLong sent = new AtomicLong();
+    final AtomicLong reconnects = new AtomicLong();
+    final LatencyRecorder latency;
+
+    protected Producer(int id, int ratePerSecond, long maxMessages, LatencyRecorder latency) {
+        this.id = id;
+        this.ratePerSecond = ratePerSecond;
+        this.maxMessages = maxMessages;
+        this.latency = latency;
+    }
+
+    /** Sends one value and waits for its reply: true = acked; an exception = outcome unknown. */
+    protected abstract boolean send(String value) throws IOException, RefusedException;
+
+    /** Drops the current connection; the next send opens a new one. */
+    protected abstract void reconnect();
+
+    /** Closes whatever is open. */
+    protected abstract void close();
+
+    public abstract String protocol();
+
+    /** The relay refused the message with an error reply: the producer saw it. */
+    public static final class RefusedException extends Exception {
+        public RefusedException(String message) {
+            super(message);
+        }
+    }
+
+    @Override
+    public void run() {
+        long start = System.nanoTime();
+        try {
+            for (long seq = 0; seq < maxMessages && !stop; seq++) {
+                long due = start + seq * 1_000_000_000L / ratePerSecond;
+                long wait = due - System.nanoTime();
+                if (wait > 0) {
+                    TimeUnit.NANOSECONDS.sleep(wait);
+                }
+                String value = ListCheck.value(id, seq);
+                sent.set(seq + 1);
+                long t0 = System.nanoTime();
+                int attempts = 0;
+                while (true) {
+                    try {
+                        if (send(value)) {
+                            acked.add(seq);
+                            latency.record(phase, System.nanoTime() - t0);
+                        }
+                        break;
+                    } catch (RefusedException e) {
+                        errors.add(value + ": " + e.getMessage());
+                        break;
+                    } catch (IOException | RuntimeException unknown) {
+                        resent.add(seq);
+                        reconnects.incrementAndGet();
+                        reconnect();
+                        if (++attempts > 600 || stop) { // 30 s of trying: give up on this one, visibly
+                            errors.add(value + ": no reply after " + attempts + " attempts: " + unknown);
+                            break;
+                        }
+                        TimeUnit.MILLISECONDS.sleep(50);
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            close();
+        }
+    }
+
+    public void stop() {
+        stop = true;
+    }
+
+    public void phase(Phase p) {
+        phase = p;
+    }
+
+    public int id() {
+        return id;
+    }
+
+    public Set<Long> acked() {
+        return acked;
+    }
+
+    public Set<Long> resent() {
+        return resent;
+    }
+
+    public long sent() {
+        return sent.get();
+    }
+
+    public java.util.List<String> errors() {
+        return java.util.List.copyOf(errors);
+    }
+
+    public long reconnects() {
+        return reconnects.get();
+    }
+}

@@ -1,0 +1,104 @@
+package dev.spillway.chaos.workload;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * K producers over the three protocols, all pushing to one list through one endpoint set; a
+ * producer's id is unique across protocols so the checker can tell them apart.
+ */
+public final class Workload {
+
+    private final List<Producer> producers = new ArrayList<>();
+    private final List<Thread> threads = new ArrayList<>();
+    private final LatencyRecorder latency = new LatencyRecorder();
+
+    /**
+     * @param perProtocol producers per protocol (RESP, line, HTTP)
+     * @param rate messages per second per producer
+     */
+    public static Workload of(String host, int respPort, int linePort, int httpPort, String key, int perProtocol,
+            int rate, long maxPerProducer) {
+        Workload w = new Workload();
+        int id = 0;
+        for (int i = 0; i < perProtocol; i++) {
+            w.producers.add(new RespProducer(id++, host, respPort, key, rate, maxPerProducer, w.latency));
+            w.producers.add(new LineProducer(id++, host, linePort, rate, maxPerProducer, w.latency));
+            w.producers.add(new HttpProducer(id++, host, httpPort, key, rate, maxPerProducer, w.latency));
+        }
+        return w;
+    }
+
+    public Workload start() {
+        for (Producer p : producers) {
+            Thread t = new Thread(p, "producer-" + p.protocol() + "-" + p.id());
+            t.start();
+            threads.add(t);
+        }
+        return this;
+    }
+
+    public void phase(Producer.Phase phase) {
+        producers.forEach(p -> p.phase(phase));
+    }
+
+    /** Stops every producer and waits for their last replies (bounded). */
+    public void stop() throws InterruptedException {
+        producers.forEach(Producer::stop);
+        for (Thread t : threads) {
+            t.join(60_000);
+        }
+    }
+
+    public long ackedCount() {
+        return producers.stream().mapToLong(p -> p.acked().size()).sum();
+    }
+
+    public Map<Integer, Set<Long>> acked() {
+        Map<Integer, Set<Long>> m = new HashMap<>();
+        producers.forEach(p -> m.put(p.id(), p.acked()));
+        return m;
+    }
+
+    public Map<Integer, Set<Long>> resent() {
+        Map<Integer, Set<Long>> m = new HashMap<>();
+        producers.forEach(p -> m.put(p.id(), p.resent()));
+        return m;
+    }
+
+    public Map<Integer, Long> sent() {
+        Map<Integer, Long> m = new HashMap<>();
+        producers.forEach(p -> m.put(p.id(), p.sent()));
+        return m;
+    }
+
+    public List<String> errors() {
+        List<String> all = new ArrayList<>();
+        producers.forEach(p -> p.errors().forEach(e -> all.add(p.protocol() + " " + e)));
+        return all;
+    }
+
+    public long reconnects() {
+        return producers.stream().mapToLong(Producer::reconnects).sum();
+    }
+
+    public LatencyRecorder latency() {
+        return latency;
+    }
+
+    public List<Producer> producers() {
+        return List.copyOf(producers);
+    }
+
+    /** Waits until {@code n} more messages are acknowledged (bounded). */
+    public void awaitAcks(long n, long timeoutMillis) throws InterruptedException {
+        long target = ackedCount() + n;
+        long deadline = System.currentTimeMillis() + timeoutMillis;
+        while (ackedCount() < target && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+    }
+}
