@@ -1,0 +1,34 @@
+// Watches a Spillway dashboard in headless Chromium and reports what its DOM showed.
+// Usage: node watch-dashboard.js <url> <seconds> <screenshot.png>
+// Prints one JSON line: {maxSpill, finalSpill, mastersSeen, events, clusterRows, samples}.
+const { chromium } = require('playwright-core');
+
+(async () => {
+  const [url, seconds, shot] = [process.argv[2], Number(process.argv[3]), process.argv[4]];
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(url);
+  let maxSpill = 0, finalSpill = -1, samples = 0, sawDrainAfterRise = false;
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    const depth = Number(await page.textContent('#spill-depth'));
+    maxSpill = Math.max(maxSpill, depth);
+    finalSpill = depth;
+    samples++;
+    const masters = (await page.textContent('#masters-seen')).split(',').filter(s => s.trim());
+    if (maxSpill > 0 && depth === 0 && masters.length >= 2) { sawDrainAfterRise = true; }
+    if (sawDrainAfterRise && samples > 4) { await page.waitForTimeout(2500); break; }
+    await page.waitForTimeout(250);
+  }
+  finalSpill = Number(await page.textContent('#spill-depth'));
+  const mastersSeen = (await page.textContent('#masters-seen')).split(',').map(s => s.trim()).filter(s => s);
+  const events = await page.$$eval('#events li', lis => lis.map(li => li.textContent));
+  const clusterRows = await page.$$eval('#cluster tr', trs => trs.map(tr => tr.textContent));
+  await page.screenshot({ path: shot, fullPage: true });
+  console.log(JSON.stringify({ maxSpill, finalSpill, mastersSeen, events, clusterRows, samples }));
+  await browser.close();
+})().catch(e => { console.error(e); process.exit(1); });
