@@ -102,6 +102,8 @@ public final class Router implements Intake, Closeable {
         this.spillEpisodes = metrics.counter(MetricRegistry.name(Router.class, "spill-episodes"));
         this.rejected = metrics.meter(MetricRegistry.name(Router.class, "rejected"));
         metrics.register(MetricRegistry.name(Router.class, "mode"), (Gauge<String>) () -> mode().name());
+        metrics.register(MetricRegistry.name(Router.class, "spilling"),
+                (Gauge<Integer>) () -> mode() == Mode.SPILL ? 1 : 0);
         metrics.register(MetricRegistry.name(Router.class, "in-flight"), (Gauge<Integer>) inFlight::get);
         spill.addDurableListener(replayWake::release);
         sink.breaker().getEventPublisher().onStateTransition(e -> {

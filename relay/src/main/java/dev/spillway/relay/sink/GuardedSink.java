@@ -78,6 +78,14 @@ public final class GuardedSink {
                 e.getStateTransition()));
         metrics.register(MetricRegistry.name(GuardedSink.class, "breaker", "state"),
                 (Gauge<String>) () -> breaker.getState().name());
+        // numeric twin for Prometheus/Graphite: 0 closed, 1 open, 2 half-open, 3 other
+        metrics.register(MetricRegistry.name(GuardedSink.class, "breaker", "state-code"), (Gauge<Integer>) () ->
+                switch (breaker.getState()) {
+                    case CLOSED -> 0;
+                    case OPEN, FORCED_OPEN -> 1;
+                    case HALF_OPEN -> 2;
+                    default -> 3;
+                });
         metrics.register(MetricRegistry.name(GuardedSink.class, "breaker", "failure-rate"),
                 (Gauge<Float>) () -> breaker.getMetrics().getFailureRate());
         metrics.register(MetricRegistry.name(GuardedSink.class, "breaker", "slow-call-rate"),
