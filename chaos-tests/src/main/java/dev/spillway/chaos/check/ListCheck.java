@@ -43,20 +43,42 @@ public record ListCheck(int present, int acked, List<String> lost, List<String> 
      */
     public static ListCheck of(List<byte[]> list, Map<Integer, Set<Long>> acked, Map<Integer, Long> sent,
             Map<Integer, Set<Long>> resent, boolean lpush) {
+        return of(list, acked, sent, resent, Map.of(), lpush);
+    }
+
+    /**
+     * The full check. Order is promised per producer <em>connection</em>: {@code epochStarts}
+     * gives, per producer, the first sequence sent on each new connection, and order is checked
+     * within each; re-sent sequences are left out of the order check (either copy may be first).
+     */
+    public static ListCheck of(List<byte[]> list, Map<Integer, Set<Long>> acked, Map<Integer, Long> sent,
+            Map<Integer, Set<Long>> resent, Map<Integer, List<Long>> epochStarts, boolean lpush) {
+        return of(list, "", acked, sent, resent, epochStarts, lpush);
+    }
+
+    /** As above for values written as {@code prefix + "p<producer>-<seq>"}; other values are not ours and are skipped. */
+    public static ListCheck of(List<byte[]> list, String prefix, Map<Integer, Set<Long>> acked, Map<Integer, Long> sent,
+            Map<Integer, Set<Long>> resent, Map<Integer, List<Long>> epochStarts, boolean lpush) {
         int resentDuplicates = 0;
+        int ours = 0;
         List<String> lost = new ArrayList<>();
         List<String> duplicated = new ArrayList<>();
         List<String> reordered = new ArrayList<>();
         List<String> unexpected = new ArrayList<>();
         Set<String> seen = new HashSet<>();
-        Map<Integer, Long> last = new HashMap<>();
+        Map<String, Long> last = new HashMap<>();
         List<byte[]> ordered = list;
         if (lpush) {
             ordered = new ArrayList<>(list);
             java.util.Collections.reverse(ordered);
         }
         for (byte[] raw : ordered) {
-            String v = new String(raw, StandardCharsets.UTF_8);
+            String full = new String(raw, StandardCharsets.UTF_8);
+            if (!full.startsWith(prefix)) {
+                continue;
+            }
+            ours++;
+            String v = full.substring(prefix.length());
             int dash = v.indexOf('-');
             if (!v.startsWith("p") || dash < 2) {
                 unexpected.add(v);
@@ -83,7 +105,11 @@ public record ListCheck(int present, int acked, List<String> lost, List<String> 
                 }
                 continue;
             }
-            Long prev = last.put(producer, seq);
+            if (resent.getOrDefault(producer, Set.of()).contains(seq)) {
+                continue;
+            }
+            String connection = producer + "/" + epoch(epochStarts.getOrDefault(producer, List.of()), seq);
+            Long prev = last.put(connection, seq);
             if (prev != null && seq < prev) {
                 reordered.add(v + " after " + value(producer, prev));
             }
@@ -97,8 +123,19 @@ public record ListCheck(int present, int acked, List<String> lost, List<String> 
                 }
             }
         }
-        return new ListCheck(list.size(), ackedCount, cap(lost), cap(duplicated), cap(reordered), cap(unexpected),
+        return new ListCheck(ours, ackedCount, cap(lost), cap(duplicated), cap(reordered), cap(unexpected),
                 resentDuplicates);
+    }
+
+    /** How many connection starts precede {@code seq}. */
+    private static int epoch(List<Long> starts, long seq) {
+        int e = 0;
+        for (long s : starts) {
+            if (s <= seq) {
+                e++;
+            }
+        }
+        return e;
     }
 
     private static List<String> cap(List<String> l) {

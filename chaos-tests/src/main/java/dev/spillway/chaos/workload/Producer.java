@@ -32,7 +32,11 @@ public abstract class Producer implements Runnable {
     final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
     final AtomicLong sent = new AtomicLong();
     final AtomicLong reconnects = new AtomicLong();
+    /** The first sequence sent on each connection after the first (sorted; appended by the sender only). */
+    final java.util.concurrent.CopyOnWriteArrayList<Long> epochStarts = new java.util.concurrent.CopyOnWriteArrayList<>();
     final LatencyRecorder latency;
+
+    private String prefix = "";
 
     protected Producer(int id, int ratePerSecond, long maxMessages, LatencyRecorder latency) {
         this.id = id;
@@ -69,12 +73,15 @@ public abstract class Producer implements Runnable {
                 if (wait > 0) {
                     TimeUnit.NANOSECONDS.sleep(wait);
                 }
-                String value = ListCheck.value(id, seq);
+                String value = prefix + ListCheck.value(id, seq);
                 sent.set(seq + 1);
                 long t0 = System.nanoTime();
                 int attempts = 0;
                 while (true) {
                     try {
+                        if (attempts > 0 && (epochStarts.isEmpty() || epochStarts.get(epochStarts.size() - 1) != seq)) {
+                            epochStarts.add(seq); // after a reconnect: this and what follows use a new connection
+                        }
                         if (send(value)) {
                             acked.add(seq);
                             latency.record(phase, System.nanoTime() - t0);
@@ -100,6 +107,11 @@ public abstract class Producer implements Runnable {
         } finally {
             close();
         }
+    }
+
+    /** Written in front of every value, so that runs sharing a list can tell their values apart. */
+    public void prefix(String p) {
+        prefix = p;
     }
 
     public void stop() {
@@ -128,6 +140,10 @@ public abstract class Producer implements Runnable {
 
     public java.util.List<String> errors() {
         return java.util.List.copyOf(errors);
+    }
+
+    public java.util.List<Long> epochStarts() {
+        return java.util.List.copyOf(epochStarts);
     }
 
     public long reconnects() {

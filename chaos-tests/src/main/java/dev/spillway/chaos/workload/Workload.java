@@ -32,6 +32,12 @@ public final class Workload {
         return w;
     }
 
+    /** Every value of this workload starts with {@code prefix}. */
+    public Workload prefix(String prefix) {
+        producers.forEach(p -> p.prefix(prefix));
+        return this;
+    }
+
     public Workload start() {
         for (Producer p : producers) {
             Thread t = new Thread(p, "producer-" + p.protocol() + "-" + p.id());
@@ -72,6 +78,12 @@ public final class Workload {
     public Map<Integer, Long> sent() {
         Map<Integer, Long> m = new HashMap<>();
         producers.forEach(p -> m.put(p.id(), p.sent()));
+        return m;
+    }
+
+    public Map<Integer, List<Long>> epochStarts() {
+        Map<Integer, List<Long>> m = new HashMap<>();
+        producers.forEach(p -> m.put(p.id(), p.epochStarts()));
         return m;
     }
 

@@ -1,0 +1,173 @@
+package dev.spillway.chaos.run;
+
+import dev.spillway.chaos.check.ListCheck;
+import dev.spillway.chaos.workload.Producer;
+import dev.spillway.chaos.workload.Workload;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * A chaos run: producers on all three protocols through the load balancer, faults injected on a
+ * seeded random schedule (one fault or combination at a time, with steady stretches between),
+ * then the producers stop, the relays drain, and the list is checked message by message.
+ */
+public final class ChaosRun {
+
+    /**
+     * @param faults the menu: each entry one fault or a combination injected together
+     * @param maxFaults stop after this many injections even if time remains
+     * @param prefix written in front of every value (a run's own namespace in a shared list)
+     * @param roundRobin take the menu in order (a fixed suite) rather than at random
+     */
+    public record Options(List<List<Fault>> faults, Duration duration, int maxFaults, int producersPerProtocol,
+            int ratePerProducer, long seed, String key, String prefix, boolean roundRobin) {}
+
+    private final Options options;
+
+    public ChaosRun(Options options) {
+        this.options = options;
+    }
+
+    public ChaosReport run(Topology t, Consumer<String> progress) throws IOException, InterruptedException {
+        Random random = new Random(options.seed());
+        long start = System.nanoTime();
+        Workload load = Workload.of(t.host(), t.respPort(), t.linePort(), t.httpPort(), options.key(),
+                options.producersPerProtocol(), options.ratePerProducer(), Long.MAX_VALUE).prefix(options.prefix())
+                .start();
+        AtomicBoolean running = new AtomicBoolean(true);
+        AtomicInteger failovers = new AtomicInteger();
+        Thread monitor = new Thread(() -> watch(t, load, running, failovers, start, progress), "chaos-monitor");
+        monitor.setDaemon(true);
+        monitor.start();
+        List<ChaosReport.FaultEvent> events = new ArrayList<>();
+        long maxDrain = 0;
+        try {
+            load.awaitAcks(200, 30_000);
+            while (elapsedMs(start) < options.duration().toMillis() && events.size() < options.maxFaults()) {
+                load.phase(Producer.Phase.STEADY);
+                Fault.sleep(1000 + random.nextInt(1000));
+                List<Fault> combo = options.faults().get(options.roundRobin() ? events.size() % options.faults().size()
+                        : random.nextInt(options.faults().size()));
+                String name = String.join("+", combo.stream().map(Fault::cliName).toList());
+                progress.accept("injecting " + name);
+                load.phase(Producer.Phase.FAULT);
+                long at = elapsedMs(start);
+                String what = inject(t, combo, random);
+                long injected = elapsedMs(start) - at;
+                load.phase(Producer.Phase.RECOVERY);
+                long drain = awaitDrained(t, Duration.ofSeconds(90));
+                maxDrain = Math.max(maxDrain, drain);
+                events.add(new ChaosReport.FaultEvent(name, what, at, injected, drain));
+                progress.accept(String.format("%s: %s (settled %d ms, drained %d ms)", name, what, injected, drain));
+            }
+            load.phase(Producer.Phase.STEADY);
+            Fault.sleep(1000);
+        } finally {
+            load.stop();
+        }
+        for (String relay : t.relayNodes()) {
+            if (!t.isAlive(relay)) {
+                t.restart(relay); // whatever it spilled is replayed before we look
+            }
+        }
+        long finalDrain = awaitDrained(t, Duration.ofSeconds(120));
+        running.set(false);
+        ListCheck check = ListCheck.of(t.readList(options.key()), options.prefix(), load.acked(), load.sent(),
+                load.resent(), load.epochStarts(), false);
+        Map<String, double[]> latency = new LinkedHashMap<>();
+        for (Producer.Phase p : Producer.Phase.values()) {
+            latency.put(p.name().toLowerCase(), load.latency().percentiles(p));
+        }
+        List<String> errors = load.errors();
+        long resent = load.resent().values().stream().mapToLong(java.util.Set::size).sum();
+        long sent = load.sent().values().stream().mapToLong(Long::longValue).sum();
+        return new ChaosReport(options.seed(), elapsedMs(start), events, failovers.get(), sent, load.ackedCount(),
+                errors.size(), errors.subList(0, Math.min(20, errors.size())), resent, load.reconnects(), check, latency,
+                maxDrain, finalDrain);
+    }
+
+    private static String inject(Topology t, List<Fault> combo, Random random) throws IOException, InterruptedException {
+        if (combo.size() == 1) {
+            return combo.get(0).inject(t, random);
+        }
+        List<String> what = new ArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        List<Exception> failures = new ArrayList<>();
+        for (Fault f : combo) {
+            long seed = random.nextLong();
+            Thread th = new Thread(() -> {
+                try {
+                    String w = f.inject(t, new Random(seed));
+                    synchronized (what) {
+                        what.add(w);
+                    }
+                } catch (Exception e) {
+                    synchronized (failures) {
+                        failures.add(e);
+                    }
+                }
+            });
+            th.start();
+            threads.add(th);
+        }
+        for (Thread th : threads) {
+            th.join(180_000);
+        }
+        if (!failures.isEmpty()) {
+            throw new IOException("fault injection failed: " + failures.get(0), failures.get(0));
+        }
+        return String.join("; ", what);
+    }
+
+    /** Waits until every live relay writes directly with an empty spill; returns how long it took. */
+    static long awaitDrained(Topology t, Duration timeout) throws IOException {
+        long start = System.nanoTime();
+        t.awaitHealthy(timeout);
+        while (System.nanoTime() - start < timeout.toNanos()) {
+            Map<String, Map<String, Object>> health = t.relayHealth();
+            boolean drained = health.size() == t.relayNodes().stream().filter(t::isAlive).count()
+                    && health.values().stream().allMatch(h -> "DIRECT".equals(h.get("mode"))
+                            && ((Number) h.get("pendingMessages")).longValue() == 0);
+            if (drained) {
+                return (System.nanoTime() - start) / 1_000_000;
+            }
+            Fault.sleep(50);
+        }
+        throw new IOException("relays did not drain their spill within " + timeout + ": " + t.relayHealth());
+    }
+
+    private static void watch(Topology t, Workload load, AtomicBoolean running, AtomicInteger failovers, long start,
+            Consumer<String> progress) {
+        String last = null;
+        long nextLine = 0;
+        while (running.get()) {
+            String m = t.currentMaster();
+            if (m != null && last != null && !m.equals(last)) {
+                failovers.incrementAndGet();
+            }
+            if (m != null) {
+                last = m;
+            }
+            if (elapsedMs(start) >= nextLine) {
+                nextLine += 1000;
+                long spill = t.relayHealth().values().stream()
+                        .mapToLong(h -> ((Number) h.get("pendingMessages")).longValue()).sum();
+                progress.accept(String.format("%5d s  acked %8d  errors %3d  reconnects %4d  master %-8s  spill %6d",
+                        elapsedMs(start) / 1000, load.ackedCount(), load.errors().size(), load.reconnects(), m, spill));
+            }
+            Fault.sleep(200);
+        }
+    }
+
+    private static long elapsedMs(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1_000_000;
+    }
+}

@@ -1,0 +1,109 @@
+package dev.spillway.chaos.run;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * The faults the chaos suite injects. Master faults always chase the current master through
+ * Sentinel; each fault waits for the topology to settle (a new master agreed, the faulted node
+ * back) before returning, and says what it did.
+ */
+public enum Fault {
+    /** SIGKILL the master; once Sentinel promoted a replica, restart it (it rejoins as a replica). */
+    KILL_MASTER,
+    /** SIGSTOP the master past down-after-milliseconds; SIGCONT it after the failover (the two-master window). */
+    PAUSE_MASTER,
+    /** {@code SHUTDOWN NOSAVE} the master; restart it after the failover. */
+    SHUTDOWN_MASTER,
+    /** SIGKILL a relay (its spill directory survives) and start it again. */
+    KILL_RELAY,
+    /** SIGKILL a Sentinel and start it again (two of three keep the quorum). */
+    KILL_SENTINEL,
+    /** Every Redis node down (SHUTDOWN, persisting) for a few seconds, then all back. */
+    ALL_REDIS_DOWN;
+
+    static final Duration FAILOVER_TIMEOUT = Duration.ofSeconds(45);
+
+    public String cliName() {
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    public static Fault parse(String s) {
+        return valueOf(s.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
+    }
+
+    /** "kill-master+kill-relay" → both, injected together. */
+    public static List<Fault> parseCombination(String spec) {
+        return Arrays.stream(spec.split("\\+")).map(Fault::parse).toList();
+    }
+
+    /** Injects the fault; returns a description of what happened. */
+    String inject(Topology t, Random random) throws IOException {
+        return switch (this) {
+            case KILL_MASTER -> {
+                String m = t.currentMaster();
+                t.kill(m);
+                String now = t.awaitFailoverFrom(m, FAILOVER_TIMEOUT);
+                t.restart(m);
+                yield "SIGKILL " + m + ", Sentinel promoted " + now + ", " + m + " restarted";
+            }
+            case PAUSE_MASTER -> {
+                String m = t.currentMaster();
+                t.freeze(m);
+                String now;
+                try {
+                    now = t.awaitFailoverFrom(m, FAILOVER_TIMEOUT);
+                    sleep(500); // producers write to the new master while the old one still thinks it leads
+                } finally {
+                    t.resume(m);
+                }
+                yield "SIGSTOP " + m + ", Sentinel promoted " + now + ", SIGCONT " + m;
+            }
+            case SHUTDOWN_MASTER -> {
+                String m = t.currentMaster();
+                t.shutdownNoSave(m);
+                String now = t.awaitFailoverFrom(m, FAILOVER_TIMEOUT);
+                t.restart(m);
+                yield "SHUTDOWN NOSAVE " + m + ", Sentinel promoted " + now + ", " + m + " restarted";
+            }
+            case KILL_RELAY -> {
+                List<String> relays = t.relayNodes();
+                String r = relays.get(random.nextInt(relays.size()));
+                t.kill(r);
+                sleep(1000);
+                t.restart(r);
+                yield "SIGKILL " + r + ", restarted on its spill directory";
+            }
+            case KILL_SENTINEL -> {
+                List<String> sentinels = t.sentinelNodes();
+                String s = sentinels.get(random.nextInt(sentinels.size()));
+                t.kill(s);
+                sleep(1500);
+                t.restart(s);
+                yield "SIGKILL " + s + ", restarted";
+            }
+            case ALL_REDIS_DOWN -> {
+                for (String n : t.redisNodes()) {
+                    t.shutdown(n);
+                }
+                sleep(3000);
+                for (String n : t.redisNodes()) {
+                    t.restart(n);
+                }
+                yield "all Redis nodes down for 3 s (SHUTDOWN), then restarted";
+            }
+        };
+    }
+
+    static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
