@@ -1,0 +1,257 @@
+package dev.spillway.chaos.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.spillway.chaos.run.ChaosReport;
+import dev.spillway.chaos.run.ChaosRun;
+import dev.spillway.chaos.run.Fault;
+import dev.spillway.chaos.run.ProcessTopology;
+import dev.spillway.chaos.run.RemoteTopology;
+import dev.spillway.chaos.run.Topology;
+import dev.spillway.chaos.topology.LocalCluster;
+import dev.spillway.chaos.topology.Node;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code chaos}: fault injection against the local cluster (or given addresses), scheduled or one at a time. */
+@Command(name = "chaos", mixinStandardHelpOptions = true, description = "Inject faults and check the promise.",
+        subcommands = {ChaosCommand.Run.class, ChaosCommand.KillMaster.class, ChaosCommand.PauseMaster.class,
+                ChaosCommand.ShutdownMaster.class, ChaosCommand.KillRelay.class, ChaosCommand.KillSentinel.class,
+                ChaosCommand.RestartRedis.class, ChaosCommand.Drain.class})
+public final class ChaosCommand implements Runnable {
+
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.out);
+    }
+
+    static Duration duration(String s) {
+        Matcher m = Pattern.compile("(\\d+)(ms|s|m|h)").matcher(s.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("duration '" + s + "' (expected e.g. 500ms, 10s, 2m, 1h)");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
+        };
+    }
+
+    static LocalCluster attached(BaseOption base) throws IOException {
+        return LocalCluster.attach(base.resolve()).filter(LocalCluster::anyAlive).orElseThrow(() ->
+                new IllegalStateException("the local cluster is not up: run ./spillway up first"));
+    }
+
+    @Command(name = "run", mixinStandardHelpOptions = true,
+            description = "Producers on RESP, line and HTTP through HAProxy; faults on a seeded schedule; "
+                    + "a report; exit 1 if anything acknowledged was lost, duplicated or reordered.")
+    static final class Run implements Callable<Integer> {
+        @Mixin
+        BaseOption base;
+
+        @Option(names = "--faults", defaultValue = "kill-master,pause-master,kill-relay", split = ",",
+                description = "Menu of faults; join with + to inject together (default: ${DEFAULT-VALUE}). "
+                        + "Kinds: kill-master, pause-master, shutdown-master, kill-relay, kill-sentinel, all-redis-down.")
+        List<String> faults;
+
+        @Option(names = "--duration", defaultValue = "2m", description = "How long to keep injecting (default: ${DEFAULT-VALUE}).")
+        String duration;
+
+        @Option(names = "--rate", defaultValue = "100", description = "Messages/s per producer (default: ${DEFAULT-VALUE}).")
+        int rate;
+
+        @Option(names = "--producers", defaultValue = "2", description = "Producers per protocol (default: ${DEFAULT-VALUE}).")
+        int producers;
+
+        @Option(names = "--seed", description = "Random seed (default: random, printed).")
+        Long seed;
+
+        @Option(names = "--max-faults", defaultValue = "1000", description = "Stop after this many injections.")
+        int maxFaults;
+
+        @Option(names = "--report", defaultValue = ".spillway/chaos-report.json", description = "JSON report file.")
+        Path report;
+
+        @Option(names = "--sentinels", split = ",", description = "Remote mode: Sentinel host:port list.")
+        List<String> sentinels;
+
+        @Option(names = "--haproxy", description = "Remote mode: HAProxy host (RESP 6380, line 9501, HTTP 8080).")
+        String haproxy;
+
+        @Option(names = "--relay-admin", split = ",", description = "Remote mode: relays' admin host:port list.")
+        List<String> relayAdmins;
+
+        @Override
+        public Integer call() throws Exception {
+            long s = seed != null ? seed : new java.security.SecureRandom().nextLong();
+            List<List<Fault>> menu = faults.stream().map(Fault::parseCombination).toList();
+            String prefix = "chaos-" + Long.toHexString(System.currentTimeMillis()) + ":";
+            System.out.println("chaos run: faults " + faults + ", duration " + duration + ", rate " + rate + "/s x "
+                    + (3 * producers) + " producers, seed " + s + ", values prefixed " + prefix);
+            ChaosRun.Options options = new ChaosRun.Options(menu, duration(duration), maxFaults, producers, rate, s,
+                    "data_queue", prefix, false);
+            Topology t = haproxy != null
+                    ? new RemoteTopology(haproxy, 6380, 9501, 8080, sentinels == null ? List.of() : sentinels,
+                            relayAdmins == null ? List.of() : relayAdmins)
+                    : new ProcessTopology(attached(base), false);
+            ChaosReport r;
+            try (t) {
+                r = new ChaosRun(options).run(t, line -> System.out.println("  " + line));
+            }
+            System.out.println();
+            System.out.print(r.toText());
+            Path file = report.isAbsolute() ? report : dev.spillway.chaos.topology.Checkout.root().resolve(report);
+            Files.createDirectories(file.getParent());
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), r);
+            System.out.println("JSON report: " + file);
+            return r.ok() ? 0 : 1;
+        }
+    }
+
+    abstract static class Single implements Callable<Integer> {
+        @Mixin
+        BaseOption base;
+
+        abstract String act(ProcessTopology t) throws Exception;
+
+        @Override
+        public Integer call() throws Exception {
+            try (ProcessTopology t = new ProcessTopology(attached(base), false)) {
+                long start = System.nanoTime();
+                String what = act(t);
+                System.out.printf("%s (%d ms)%n", what, (System.nanoTime() - start) / 1_000_000);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "kill-master", description = "SIGKILL the current master; restart it once Sentinel promoted another.")
+    static final class KillMaster extends Single {
+        @Override
+        String act(ProcessTopology t) throws Exception {
+            String m = t.currentMaster();
+            t.kill(m);
+            String now = t.awaitFailoverFrom(m, Duration.ofSeconds(60));
+            t.restart(m);
+            return "SIGKILL " + m + "; Sentinel promoted " + now + "; " + m + " restarted as a replica";
+        }
+    }
+
+    @Command(name = "pause-master", description = "SIGSTOP the current master for the given time (e.g. 10s), then SIGCONT.")
+    static final class PauseMaster extends Single {
+        @Parameters(index = "0", defaultValue = "10s", description = "How long (default: ${DEFAULT-VALUE}).")
+        String length;
+
+        @Override
+        String act(ProcessTopology t) {
+            String m = t.currentMaster();
+            t.freeze(m);
+            try {
+                Thread.sleep(duration(length).toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                t.resume(m);
+            }
+            return "SIGSTOP " + m + " for " + length + ", then SIGCONT; master now " + t.currentMaster();
+        }
+    }
+
+    @Command(name = "shutdown-master", description = "SHUTDOWN NOSAVE the current master; restart it after the failover.")
+    static final class ShutdownMaster extends Single {
+        @Override
+        String act(ProcessTopology t) throws Exception {
+            String m = t.currentMaster();
+            t.shutdownNoSave(m);
+            String now = t.awaitFailoverFrom(m, Duration.ofSeconds(60));
+            t.restart(m);
+            return "SHUTDOWN NOSAVE " + m + "; Sentinel promoted " + now + "; " + m + " restarted";
+        }
+    }
+
+    @Command(name = "kill-relay", description = "SIGKILL relay N (1-based) and restart it on its spill directory.")
+    static final class KillRelay extends Single {
+        @Parameters(index = "0", description = "Relay number.")
+        int relay;
+
+        @Override
+        String act(ProcessTopology t) throws Exception {
+            String r = "relay-" + relay;
+            t.kill(r);
+            Thread.sleep(2000);
+            t.restart(r);
+            return "SIGKILL " + r + ", restarted after 2 s";
+        }
+    }
+
+    @Command(name = "kill-sentinel", description = "SIGKILL Sentinel N (1-based) and restart it.")
+    static final class KillSentinel extends Single {
+        @Parameters(index = "0", description = "Sentinel number.")
+        int sentinel;
+
+        @Override
+        String act(ProcessTopology t) throws Exception {
+            String s = "sentinel-" + sentinel;
+            t.kill(s);
+            Thread.sleep(2000);
+            t.restart(s);
+            return "SIGKILL " + s + ", restarted after 2 s";
+        }
+    }
+
+    @Command(name = "restart-redis", description = "All Redis nodes down (SHUTDOWN) for the given time, then back.")
+    static final class RestartRedis extends Single {
+        @Parameters(index = "0", defaultValue = "5s", description = "How long (default: ${DEFAULT-VALUE}).")
+        String length;
+
+        @Override
+        String act(ProcessTopology t) throws Exception {
+            for (String n : t.redisNodes()) {
+                t.shutdown(n);
+            }
+            Thread.sleep(duration(length).toMillis());
+            for (String n : t.redisNodes()) {
+                t.restart(n);
+            }
+            return "all Redis nodes down for " + length + ", restarted; healthy master " + t.awaitHealthy(
+                    Duration.ofSeconds(60));
+        }
+    }
+
+    @Command(name = "drain", description = "The drain runbook for relay N: HAProxy drain, then SIGTERM.")
+    static final class Drain extends Single {
+        @Parameters(index = "0", description = "Relay number.")
+        int relay;
+
+        @Option(names = "--restart", description = "Start it again and set it ready in HAProxy afterwards.")
+        boolean restart;
+
+        @Override
+        String act(ProcessTopology t) throws Exception {
+            LocalCluster c = t.cluster();
+            c.drainRelay(relay, Duration.ofSeconds(30));
+            String what = "relay-" + relay + " drained in HAProxy and stopped (exit after SIGTERM)";
+            if (restart) {
+                Node r = c.relays().get(relay - 1);
+                r.start();
+                for (String b : List.of("relays_resp", "relays_line", "relays_http")) {
+                    c.haproxyCommand("set server " + b + "/" + r.name() + " state ready");
+                }
+                what += "; restarted and ready again";
+            }
+            return what;
+        }
+    }
+}
