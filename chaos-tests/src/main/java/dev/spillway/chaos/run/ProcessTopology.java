@@ -126,6 +126,7 @@ public final class ProcessTopology implements Topology {
         Node n = node(node);
         if (!n.isAlive()) {
             n.start();
+            cluster.saveState();
         }
     }
 

@@ -13,7 +13,7 @@ import java.util.Optional;
  * {@code status} and the chaos commands can find the same processes by pid.
  */
 public record ClusterState(List<NodeRecord> nodes, int respPort, int linePort, int httpPort, int statsPort,
-        String runtimeSocket) {
+        int passthroughPort, String runtimeSocket) {
 
     public record NodeRecord(String name, Node.Kind kind, int port, int probePort, String dir, List<String> command,
             long pid) {

@@ -40,15 +40,15 @@ public final class LocalCluster implements Closeable {
      * @param relaySettings merged into every relay's YAML (e.g. {@code spill: {maxBytes: 1MiB}})
      */
     public record Layout(SentinelGroup.Options group, int relays, int relayPortBase, int respPort, int linePort,
-            int httpPort, int statsPort, Map<String, Object> relaySettings) {
+            int httpPort, int statsPort, int passthroughPort, Map<String, Object> relaySettings) {
 
         /** The ports of DESIGN.md: HAProxy 6380/9501/8080/8404, Sentinels 26379-26381. */
         public static Layout local() {
-            return new Layout(SentinelGroup.Options.localCluster(), 3, 7000, 6380, 9501, 8080, 8404, Map.of());
+            return new Layout(SentinelGroup.Options.localCluster(), 3, 7000, 6380, 9501, 8080, 8404, 6479, Map.of());
         }
 
         public static Layout forTests(int relays, Map<String, Object> relaySettings) {
-            return new Layout(SentinelGroup.Options.forTests(), relays, 0, 0, 0, 0, 0, relaySettings);
+            return new Layout(SentinelGroup.Options.forTests(), relays, 0, 0, 0, 0, 0, 0, relaySettings);
         }
     }
 
@@ -56,7 +56,7 @@ public final class LocalCluster implements Closeable {
     private final SentinelGroup group;
     private final List<Node> relays;
     private final Node haproxy;
-    private final ClusterState state;
+    private volatile ClusterState state;
 
     private LocalCluster(Path base, SentinelGroup group, List<Node> relays, Node haproxy, ClusterState state) {
         this.base = base;
@@ -98,10 +98,12 @@ public final class LocalCluster implements Closeable {
             int line = SentinelGroup.portOrFree(layout.linePort());
             int http = SentinelGroup.portOrFree(layout.httpPort());
             int stats = SentinelGroup.portOrFree(layout.statsPort());
+            int passthrough = SentinelGroup.portOrFree(layout.passthroughPort());
             Path hdir = Files.createDirectories(base.resolve("haproxy"));
             String socket = hdir.resolve("admin.sock").toString();
             Path cfg = hdir.resolve("haproxy.cfg");
-            Files.writeString(cfg, haproxyConfig(relayPorts, resp, line, http, stats, socket));
+            Files.writeString(cfg, haproxyConfig(relayPorts, group.redisNodes(), resp, line, http, stats, passthrough,
+                    socket));
             haproxy = new Node("haproxy", Node.Kind.HAPROXY, resp, stats, hdir,
                     List.of(Checkout.haproxyBinary(), "-f", cfg.toString()));
             haproxy.start();
@@ -110,7 +112,7 @@ public final class LocalCluster implements Closeable {
             group.sentinelNodes().forEach(n -> records.add(ClusterState.NodeRecord.of(n)));
             relays.forEach(n -> records.add(ClusterState.NodeRecord.of(n)));
             records.add(ClusterState.NodeRecord.of(haproxy));
-            ClusterState state = new ClusterState(records, resp, line, http, stats, socket);
+            ClusterState state = new ClusterState(records, resp, line, http, stats, passthrough, socket);
             state.write(base);
             LocalCluster cluster = new LocalCluster(base, group, relays, haproxy, state);
             cluster.awaitRelaysUp(Duration.ofSeconds(30));
@@ -182,6 +184,18 @@ public final class LocalCluster implements Closeable {
         return allNodes().stream().anyMatch(Node::isAlive);
     }
 
+    /**
+     * Rewrites the state file with every node's current pid; called after a node was restarted,
+     * so that {@code down} and later commands find the new process.
+     */
+    public synchronized void saveState() throws IOException {
+        List<ClusterState.NodeRecord> records = allNodes().stream().map(ClusterState.NodeRecord::of).toList();
+        ClusterState s = state;
+        state = new ClusterState(records, s.respPort(), s.linePort(), s.httpPort(), s.statsPort(), s.passthroughPort(),
+                s.runtimeSocket());
+        state.write(base);
+    }
+
     /** Sends a command to HAProxy's runtime API and returns its answer. */
     public String haproxyCommand(String command) throws IOException {
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
@@ -196,6 +210,18 @@ public final class LocalCluster implements Closeable {
             }
             return out.toString().trim();
         }
+    }
+
+    /** HAProxy's state of each server of {@code backend}, e.g. {@code redis-1 -> DOWN}. */
+    public Map<String, String> haproxyServers(String backend) throws IOException {
+        Map<String, String> view = new LinkedHashMap<>();
+        for (String line : haproxyCommand("show stat").split("\n")) {
+            String[] f = line.split(",", -1);
+            if (f.length > 17 && f[0].equals(backend) && !f[1].equals("BACKEND") && !f[1].equals("FRONTEND")) {
+                view.put(f[1], f[17]);
+            }
+        }
+        return view;
     }
 
     /** HAProxy's state for each relay in each backend, e.g. {@code relays_resp/relay-1 -> UP}. */
@@ -298,8 +324,8 @@ public final class LocalCluster implements Closeable {
         }
     }
 
-    private static String haproxyConfig(List<int[]> relayPorts, int resp, int line, int http, int stats,
-            String socket) throws IOException {
+    private static String haproxyConfig(List<int[]> relayPorts, List<Node> redis, int resp, int line, int http,
+            int stats, int passthrough, String socket) throws IOException {
         String template = Files.readString(Checkout.root().resolve("haproxy/haproxy.cfg.template"));
         StringBuilder respServers = new StringBuilder();
         StringBuilder lineServers = new StringBuilder();
@@ -314,10 +340,19 @@ public final class LocalCluster implements Closeable {
             httpServers.append("    server ").append(name).append(" 127.0.0.1:").append(p[2]).append(" check port ")
                     .append(p[3]).append('\n');
         }
-        return SentinelGroup.fill(template, Map.of("BIND", "127.0.0.1", "RESP_PORT", String.valueOf(resp),
-                "LINE_PORT", String.valueOf(line), "HTTP_PORT", String.valueOf(http), "STATS_PORT", String.valueOf(stats),
-                "RUNTIME_SOCKET", socket, "RESP_SERVERS", respServers.toString().stripTrailing(),
-                "LINE_SERVERS", lineServers.toString().stripTrailing(),
-                "HTTP_SERVERS", httpServers.toString().stripTrailing()));
+        StringBuilder redisServers = new StringBuilder();
+        for (Node r : redis) {
+            redisServers.append("    server ").append(r.name()).append(" 127.0.0.1:").append(r.port())
+                    .append(" check inter 1s\n");
+        }
+        return SentinelGroup.fill(template, Map.ofEntries(Map.entry("BIND", "127.0.0.1"),
+                Map.entry("PASSTHROUGH_PORT", String.valueOf(passthrough)),
+                Map.entry("REDIS_SERVERS", redisServers.toString().stripTrailing()),
+                Map.entry("RESP_PORT", String.valueOf(resp)),
+                Map.entry("LINE_PORT", String.valueOf(line)), Map.entry("HTTP_PORT", String.valueOf(http)),
+                Map.entry("STATS_PORT", String.valueOf(stats)), Map.entry("RUNTIME_SOCKET", socket),
+                Map.entry("RESP_SERVERS", respServers.toString().stripTrailing()),
+                Map.entry("LINE_SERVERS", lineServers.toString().stripTrailing()),
+                Map.entry("HTTP_SERVERS", httpServers.toString().stripTrailing())));
     }
 }

@@ -130,6 +130,16 @@ public final class Node {
             throw new IllegalStateException(name + " is already running (pid " + pid() + ")");
         }
         Files.createDirectories(dir);
+        for (int taken : List.of(port, probePort)) {
+            // Something else answering on our port would pass the readiness check in our place.
+            try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+                probe.setReuseAddress(true);
+                probe.bind(new InetSocketAddress("127.0.0.1", taken));
+            } catch (IOException inUse) {
+                throw new IOException(name + ": port " + taken + " is already in use (an earlier cluster still "
+                        + "running? './spillway down', or stop what holds it)", inUse);
+            }
+        }
         Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("stdout.log").toFile()))
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))

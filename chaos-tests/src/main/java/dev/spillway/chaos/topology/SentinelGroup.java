@@ -129,7 +129,9 @@ public final class SentinelGroup implements Closeable {
 
     /**
      * Waits until every live Sentinel names the same master, that master says it is a master,
-     * and it has at least one replica online: the group can take acknowledged writes.
+     * it has at least one replica online (the group can take acknowledged writes), and every
+     * Sentinel knows a replica and another Sentinel (the group can fail over: Sentinels learn
+     * replicas from the master's INFO only every ten seconds).
      */
     public Node awaitHealthy(Duration timeout) throws IOException {
         long start = System.nanoTime();
@@ -139,7 +141,8 @@ public final class SentinelGroup implements Closeable {
                 Node m = agreed.get();
                 String role = m.info("replication", "role");
                 String replicas = m.info("replication", "connected_slaves");
-                if ("master".equals(role) && replicas != null && Integer.parseInt(replicas) >= 1) {
+                if ("master".equals(role) && replicas != null && Integer.parseInt(replicas) >= 1
+                        && sentinelsCanFailOver()) {
                     return m;
                 }
             }
@@ -163,6 +166,28 @@ public final class SentinelGroup implements Closeable {
             }
             Node.sleepMillis(50);
         }
+    }
+
+    private boolean sentinelsCanFailOver() {
+        for (Node s : sentinels) {
+            if (!s.isAlive() || s.isFrozen()) {
+                continue;
+            }
+            String out = s.cliQuiet("SENTINEL", "MASTER", MASTER_NAME);
+            if (out == null) {
+                return false;
+            }
+            String[] lines = out.split("\r?\n");
+            Map<String, String> fields = new java.util.HashMap<>();
+            for (int i = 0; i + 1 < lines.length; i += 2) {
+                fields.put(lines[i].trim(), lines[i + 1].trim());
+            }
+            if (Integer.parseInt(fields.getOrDefault("num-slaves", "0")) < 1
+                    || Integer.parseInt(fields.getOrDefault("num-other-sentinels", "0")) < 1) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private Optional<Node> agreedMaster() {

@@ -26,7 +26,7 @@ public final class RespProducer extends Producer {
             if (jedis == null) {
                 jedis = new Jedis(host, port, 5_000);
             }
-            return jedis.rpush(key, value) == 1;
+            return jedis.rpush(key, value) >= 1; // the relay answers 1 (values accepted); Redis the list length
         } catch (JedisDataException e) {
             throw new RefusedException(e.getMessage());
         } catch (JedisConnectionException e) {

@@ -41,6 +41,16 @@ public final class SpillBench implements Callable<Integer> {
     @Option(names = "--value-bytes", defaultValue = "100", description = "Message size (default: ${DEFAULT-VALUE}).")
     int valueBytes;
 
+    /** One row of results. */
+    public record Result(int appenders, double ackedPerSecond, double fsyncsPerSecond, double fsyncMillis,
+            double messagesPerFsync, double replayPerSecond) {}
+
+    private final java.util.List<Result> results = new java.util.ArrayList<>();
+
+    public java.util.List<Result> results() {
+        return results;
+    }
+
     @Override
     public Integer call() throws Exception {
         Path base = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("spill-bench");
@@ -90,6 +100,8 @@ public final class SpillBench implements Callable<Integer> {
             long fsyncs = fsync.getCount();
             double secs = elapsedNanos / 1e9;
             double replayRate = replay(log);
+            results.add(new Result(threads, acked.sum() / secs, fsyncs / secs, fsync.getSnapshot().getMean() / 1e6,
+                    fsyncs == 0 ? 0.0 : (double) acked.sum() / fsyncs, replayRate));
             System.out.printf("%-10d %14.0f %12.0f %12.3f %14.1f %14.0f%n", threads, acked.sum() / secs,
                     fsyncs / secs, fsync.getSnapshot().getMean() / 1e6, fsyncs == 0 ? 0.0 : (double) acked.sum() / fsyncs, replayRate);
         }

@@ -78,6 +78,7 @@ public final class RedisConnector implements Closeable {
         c.setThreads(2);
         c.setNettyThreads(4);
         c.setTcpKeepAlive(true);
+        c.setUseScriptCache(true); // EVALSHA, falling back to EVAL on NOSCRIPT (a new master after failover)
         SentinelServersConfig s = c.useSentinelServers()
                 .setMasterName(sink.masterName())
                 .setCheckSentinelsList(false)

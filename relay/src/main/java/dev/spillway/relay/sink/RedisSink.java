@@ -7,6 +7,7 @@ import com.codahale.metrics.Timer;
 import dev.spillway.relay.Message;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.redisson.api.BatchOptions;
@@ -25,7 +26,8 @@ import org.redisson.client.codec.ByteArrayCodec;
  * order and its write path applies them in order (one batch in flight, replay in log order).
  * For each run of messages from one incarnation, one Lua script — atomic on the master —
  * reads the incarnation's high-water mark {@code <prefix><instance>}, pushes only messages
- * whose sequence is above it, stores the new mark and refreshes its TTL. Replaying a batch
+ * whose sequence is above it (consecutive messages for one list in a single RPUSH/LPUSH),
+ * stores the new mark and refreshes its TTL. Replaying a batch
  * whose first attempt did land therefore pushes nothing twice. The mark replicates with the
  * lists it guards, so a promoted replica has the mark that matches its data.
  *
@@ -45,22 +47,31 @@ import org.redisson.client.codec.ByteArrayCodec;
  */
 public final class RedisSink {
 
+    /**
+     * KEYS[1] the incarnation's high-water mark; ARGV[1] its TTL in seconds; ARGV[2] the number of
+     * runs; then per run: op, key, count n, first sequence, and n values. A run is a stretch of
+     * messages for one key and op with consecutive sequences, so the already-applied ones are a
+     * prefix of it, and the rest go out in one RPUSH/LPUSH (in chunks, below Lua's stack limit).
+     */
     static final String SCRIPT = """
             local hw = tonumber(redis.call('GET', KEYS[1]) or '-1')
-            local applied = 0
-            local n = tonumber(ARGV[2])
+            local applied, skipped = 0, 0
             local i = 3
-            for _ = 1, n do
-              local seq = tonumber(ARGV[i + 1])
-              if seq > hw then
-                redis.call(ARGV[i], ARGV[i + 2], ARGV[i + 3])
-                hw = seq
-                applied = applied + 1
+            for _ = 1, tonumber(ARGV[2]) do
+              local op, key, n, first = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+              local skip = math.min(n, math.max(0, hw - first + 1))
+              local from, to = i + 4 + skip, i + 3 + n
+              while from <= to do
+                local last = math.min(to, from + 999)
+                redis.call(op, key, unpack(ARGV, from, last))
+                from = last + 1
               end
-              i = i + 4
+              applied, skipped = applied + n - skip, skipped + skip
+              hw = math.max(hw, first + n - 1)
+              i = i + 4 + n
             end
             redis.call('SET', KEYS[1], hw, 'EX', ARGV[1])
-            return {applied, n - applied}
+            return {applied, skipped}
             """;
 
     private static final byte[] RPUSH = "RPUSH".getBytes(StandardCharsets.US_ASCII);
@@ -117,19 +128,31 @@ public final class RedisSink {
                 while (end < batch.size() && batch.get(end).instance() == instance) {
                     end++;
                 }
-                Object[] args = new Object[2 + 4 * (end - start)];
-                args[0] = ttlSeconds;
-                args[1] = ascii(end - start);
-                int a = 2;
-                for (int i = start; i < end; i++) {
-                    Message m = batch.get(i);
-                    args[a++] = m.op() == Message.ListOp.RPUSH ? RPUSH : LPUSH;
-                    args[a++] = ascii(m.sequence());
-                    args[a++] = m.key();
-                    args[a++] = m.value();
+                List<Object> args = new ArrayList<>(2 + 5 * (end - start));
+                args.add(ttlSeconds);
+                args.add(null); // the number of runs, filled in below
+                int runCount = 0;
+                int r = start;
+                while (r < end) {
+                    Message first = batch.get(r);
+                    int e = r + 1;
+                    while (e < end && batch.get(e).op() == first.op() && Arrays.equals(batch.get(e).key(), first.key())
+                            && batch.get(e).sequence() == first.sequence() + (e - r)) {
+                        e++;
+                    }
+                    args.add(first.op() == Message.ListOp.RPUSH ? RPUSH : LPUSH);
+                    args.add(first.key());
+                    args.add(ascii(e - r));
+                    args.add(ascii(first.sequence()));
+                    for (int k = r; k < e; k++) {
+                        args.add(batch.get(k).value());
+                    }
+                    runCount++;
+                    r = e;
                 }
+                args.set(1, ascii(runCount));
                 runs.add(rb.getScript(ByteArrayCodec.INSTANCE).evalAsync(mode, SCRIPT, RScript.ReturnType.LIST,
-                        List.of(highWaterKey(instance)), args));
+                        List.of(highWaterKey(instance)), args.toArray()));
                 start = end;
             }
             BatchResult<?> result = rb.execute();

@@ -1,0 +1,97 @@
+package dev.spillway.chaos.writepath;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.codahale.metrics.MetricRegistry;
+import dev.spillway.chaos.topology.SentinelGroup;
+import dev.spillway.relay.Message;
+import dev.spillway.relay.sink.RedisConnector;
+import dev.spillway.relay.sink.RedisSink;
+import dev.spillway.relay.sink.SinkConfig;
+import dev.spillway.relay.sink.WriteResult;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The sink's Lua write against a real master: runs, gaps, replays and partial replays. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class RedisSinkDedupeTest {
+
+    private SentinelGroup group;
+    private RedisConnector connector;
+    private RedisSink sink;
+
+    @BeforeAll
+    void start(@TempDir Path tmp) throws Exception {
+        group = SentinelGroup.start(tmp, SentinelGroup.Options.forTests());
+        SinkConfig cfg = WritePathFixture.sinkConfig(group);
+        connector = new RedisConnector(cfg);
+        long deadline = System.currentTimeMillis() + 20_000;
+        while (!connector.isConnected() && System.currentTimeMillis() < deadline) {
+            TimeUnit.MILLISECONDS.sleep(20);
+        }
+        sink = new RedisSink(connector, cfg, new MetricRegistry());
+    }
+
+    @AfterAll
+    void stop() {
+        connector.close();
+        group.close();
+    }
+
+    private static Message m(long instance, long seq, Message.ListOp op, String key) {
+        return new Message(instance, seq, op, key.getBytes(StandardCharsets.UTF_8),
+                (key + ":" + seq).getBytes(StandardCharsets.UTF_8));
+    }
+
+    private List<String> list(String key) throws Exception {
+        String out = group.awaitHealthy(java.time.Duration.ofSeconds(5)).cli("LRANGE", key, "0", "-1");
+        return out.isEmpty() ? List.of() : List.of(out.split("\n"));
+    }
+
+    @Test
+    void replayOfAWholeBatchPushesNothingAgain() throws Exception {
+        List<Message> batch = new ArrayList<>();
+        for (long s = 0; s < 2500; s++) { // more than one unpack chunk in a single run
+            batch.add(m(101, s, Message.ListOp.RPUSH, "dd:a"));
+        }
+        assertThat(sink.write(batch)).isEqualTo(new WriteResult(2500, 0));
+        assertThat(sink.write(batch)).isEqualTo(new WriteResult(0, 2500));
+        List<String> a = list("dd:a");
+        assertThat(a).hasSize(2500).startsWith("dd:a:0").endsWith("dd:a:2499");
+    }
+
+    @Test
+    void partialOverlapPushesOnlyTheNewTailInOrder() throws Exception {
+        List<Message> first = List.of(m(202, 0, Message.ListOp.RPUSH, "dd:b"), m(202, 1, Message.ListOp.RPUSH, "dd:b"),
+                m(202, 2, Message.ListOp.LPUSH, "dd:c"));
+        assertThat(sink.write(first)).isEqualTo(new WriteResult(3, 0));
+        // a replay that starts inside what landed, with a gap (seq 5 never made it to the spill)
+        List<Message> replay = List.of(m(202, 1, Message.ListOp.RPUSH, "dd:b"), m(202, 2, Message.ListOp.LPUSH, "dd:c"),
+                m(202, 3, Message.ListOp.RPUSH, "dd:b"), m(202, 4, Message.ListOp.RPUSH, "dd:b"),
+                m(202, 6, Message.ListOp.RPUSH, "dd:b"), m(202, 7, Message.ListOp.LPUSH, "dd:c"));
+        assertThat(sink.write(replay)).isEqualTo(new WriteResult(4, 2));
+        assertThat(list("dd:b")).containsExactly("dd:b:0", "dd:b:1", "dd:b:3", "dd:b:4", "dd:b:6");
+        assertThat(list("dd:c")).containsExactly("dd:c:7", "dd:c:2");
+    }
+
+    @Test
+    void incarnationsKeepTheirOwnHighWaterMarks() throws Exception {
+        List<Message> mixed = List.of(m(301, 10, Message.ListOp.RPUSH, "dd:d"), m(302, 0, Message.ListOp.RPUSH, "dd:d"),
+                m(302, 1, Message.ListOp.RPUSH, "dd:d"));
+        assertThat(sink.write(mixed)).isEqualTo(new WriteResult(3, 0));
+        assertThat(sink.write(List.of(m(301, 9, Message.ListOp.RPUSH, "dd:d"), m(302, 2, Message.ListOp.RPUSH, "dd:d"))))
+                .as("an incarnation's older sequence is skipped; the other's new one lands")
+                .isEqualTo(new WriteResult(1, 1));
+        assertThat(list("dd:d")).containsExactly("dd:d:10", "dd:d:0", "dd:d:1", "dd:d:2");
+        String ttl = group.awaitHealthy(java.time.Duration.ofSeconds(5)).cli("TTL", sink.highWaterKey(301));
+        assertThat(Long.parseLong(ttl)).isPositive();
+    }
+}
