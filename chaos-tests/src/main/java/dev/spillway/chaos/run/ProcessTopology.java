@@ -1,14 +1,8 @@
 package dev.spillway.chaos.run;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.chaos.topology.LocalCluster;
 import dev.spillway.chaos.topology.Node;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,8 +16,6 @@ public final class ProcessTopology implements Topology {
 
     private final LocalCluster cluster;
     private final boolean owned;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
-    private final ObjectMapper json = new ObjectMapper();
 
     /** @param owned close() stops the cluster (tests); false for a cluster {@code up} started */
     public ProcessTopology(LocalCluster cluster, boolean owned) {
@@ -139,24 +131,8 @@ public final class ProcessTopology implements Topology {
     public Map<String, Map<String, Object>> relayHealth() {
         Map<String, Map<String, Object>> out = new LinkedHashMap<>();
         for (Node r : cluster.relays()) {
-            if (!r.isAlive() || r.isFrozen()) {
-                continue;
-            }
-            try {
-                HttpResponse<String> resp = http.send(HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + r.probePort() + "/health")).timeout(Duration.ofSeconds(2))
-                        .build(), HttpResponse.BodyHandlers.ofString());
-                JsonNode h = json.readTree(resp.body());
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("status", h.path("status").asText());
-                m.put("mode", h.path("mode").asText());
-                m.put("pendingMessages", h.path("spill").path("pendingMessages").asLong());
-                m.put("master", h.path("master").asText());
-                out.put(r.name(), m);
-            } catch (IOException e) {
-                // not answering right now
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            if (r.isAlive() && !r.isFrozen()) {
+                RelayHealth.read("127.0.0.1:" + r.probePort()).ifPresent(h -> out.put(r.name(), h));
             }
         }
         return out;

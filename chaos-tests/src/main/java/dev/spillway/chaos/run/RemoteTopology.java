@@ -1,10 +1,6 @@
 package dev.spillway.chaos.run;
 
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -26,8 +22,6 @@ public final class RemoteTopology implements Topology {
     private final int http;
     private final List<HostAndPort> sentinels;
     private final List<String> relayAdmins;
-    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
-    private final com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
 
     public RemoteTopology(String host, int resp, int line, int http, List<String> sentinels, List<String> relayAdmins) {
         this.host = host;
@@ -176,20 +170,7 @@ public final class RemoteTopology implements Topology {
     public Map<String, Map<String, Object>> relayHealth() {
         Map<String, Map<String, Object>> out = new LinkedHashMap<>();
         for (String admin : relayAdmins) {
-            try {
-                HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://" + admin + "/health"))
-                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
-                var h = json.readTree(r.body());
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("status", h.path("status").asText());
-                m.put("mode", h.path("mode").asText());
-                m.put("pendingMessages", h.path("spill").path("pendingMessages").asLong());
-                out.put(admin, m);
-            } catch (IOException e) {
-                // not answering
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            RelayHealth.read(admin).ifPresent(h -> out.put(admin, h));
         }
         return out;
     }

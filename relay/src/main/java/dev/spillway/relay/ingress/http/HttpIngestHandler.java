@@ -4,12 +4,11 @@ import dev.spillway.relay.Message;
 import dev.spillway.relay.ingress.InFlight;
 import dev.spillway.relay.ingress.IngressMetrics;
 import dev.spillway.relay.ingress.Rejections;
-import dev.spillway.relay.ingress.ReplyQueue;
+import dev.spillway.relay.ingress.ReplyingHandler;
 import dev.spillway.relay.route.Intake;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -18,7 +17,6 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.QueryStringDecoder;
-import io.netty.handler.timeout.IdleStateEvent;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -34,30 +32,22 @@ import java.util.Map;
  *
  * <p>One instance per connection; confined to its event loop.
  */
-public final class HttpIngestHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+public final class HttpIngestHandler extends ReplyingHandler<FullHttpRequest> {
 
     static final String PREFIX = "/v1/lists/";
 
     private final Intake router;
-    private final InFlight inFlight;
-    private final IngressMetrics metrics;
     private final int maxValueBytes;
     private final byte[] token;
-    private ReplyQueue replies;
 
     public HttpIngestHandler(Intake router, InFlight inFlight, IngressMetrics metrics, int maxValueBytes,
             String token) {
+        super(FullHttpRequest.class, inFlight, metrics);
         this.router = router;
-        this.inFlight = inFlight;
-        this.metrics = metrics;
         this.maxValueBytes = maxValueBytes;
         this.token = token == null ? null : ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
     }
 
-    @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
-        replies = new ReplyQueue(ctx, inFlight, metrics);
-    }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
@@ -182,26 +172,8 @@ public final class HttpIngestHandler extends SimpleChannelInboundHandler<FullHtt
         }
     }
 
-    @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-        if (evt instanceof IdleStateEvent && replies.pending() == 0) {
-            ctx.close();
-        } else {
-            super.userEventTriggered(ctx, evt);
-        }
-    }
 
-    @Override
-    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
-        replies.writabilityChanged();
-        super.channelWritabilityChanged(ctx);
-    }
 
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        replies.discard();
-        super.channelInactive(ctx);
-    }
 
     private static final class BadInput extends Exception {
         final HttpResponseStatus status;
@@ -210,5 +182,10 @@ public final class HttpIngestHandler extends SimpleChannelInboundHandler<FullHtt
             super(message);
             this.status = status;
         }
+    }
+
+    @Override
+    protected Object idleGoodbye() {
+        return null;
     }
 }

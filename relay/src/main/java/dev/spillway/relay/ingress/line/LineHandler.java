@@ -4,15 +4,13 @@ import dev.spillway.relay.Message;
 import dev.spillway.relay.ingress.InFlight;
 import dev.spillway.relay.ingress.IngressMetrics;
 import dev.spillway.relay.ingress.Rejections;
-import dev.spillway.relay.ingress.ReplyQueue;
+import dev.spillway.relay.ingress.ReplyingHandler;
 import dev.spillway.relay.route.Intake;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.TooLongFrameException;
-import io.netty.handler.timeout.IdleStateEvent;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -24,29 +22,21 @@ import java.util.List;
  *
  * <p>One instance per connection; confined to its event loop.
  */
-public final class LineHandler extends SimpleChannelInboundHandler<ByteBuf> {
+public final class LineHandler extends ReplyingHandler<ByteBuf> {
 
     static final byte[] OK = "OK\n".getBytes(StandardCharsets.US_ASCII);
 
     private final Intake router;
-    private final InFlight inFlight;
-    private final IngressMetrics metrics;
     private final byte[] key;
     private final int maxLineBytes;
-    private ReplyQueue replies;
 
     public LineHandler(Intake router, InFlight inFlight, IngressMetrics metrics, String key, int maxLineBytes) {
+        super(ByteBuf.class, inFlight, metrics);
         this.router = router;
-        this.inFlight = inFlight;
-        this.metrics = metrics;
         this.key = key.getBytes(StandardCharsets.UTF_8);
         this.maxLineBytes = maxLineBytes;
     }
 
-    @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
-        replies = new ReplyQueue(ctx, inFlight, metrics);
-    }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, ByteBuf line) {
@@ -69,28 +59,15 @@ public final class LineHandler extends SimpleChannelInboundHandler<ByteBuf> {
         }
     }
 
-    @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-        if (evt instanceof IdleStateEvent && replies.pending() == 0) {
-            replies.replyAndClose(Unpooled.wrappedBuffer(err("idle for longer than limits.idleTimeout; closing")));
-        } else {
-            super.userEventTriggered(ctx, evt);
-        }
-    }
 
-    @Override
-    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
-        replies.writabilityChanged();
-        super.channelWritabilityChanged(ctx);
-    }
 
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        replies.discard();
-        super.channelInactive(ctx);
-    }
 
     static byte[] err(String reason) {
         return ("ERR " + reason.replace('\n', ' ').replace('\r', ' ') + "\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    protected Object idleGoodbye() {
+        return Unpooled.wrappedBuffer(err("idle for longer than limits.idleTimeout; closing"));
     }
 }

@@ -5,12 +5,11 @@ import dev.spillway.relay.RelayStatus;
 import dev.spillway.relay.ingress.InFlight;
 import dev.spillway.relay.ingress.IngressMetrics;
 import dev.spillway.relay.ingress.Rejections;
-import dev.spillway.relay.ingress.ReplyQueue;
+import dev.spillway.relay.ingress.ReplyingHandler;
 import dev.spillway.relay.route.Intake;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.redis.ArrayRedisMessage;
 import io.netty.handler.codec.redis.ErrorRedisMessage;
@@ -19,7 +18,6 @@ import io.netty.handler.codec.redis.InlineCommandRedisMessage;
 import io.netty.handler.codec.redis.IntegerRedisMessage;
 import io.netty.handler.codec.redis.RedisMessage;
 import io.netty.handler.codec.redis.SimpleStringRedisMessage;
-import io.netty.handler.timeout.IdleStateEvent;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -36,7 +34,7 @@ import java.util.function.Supplier;
  *
  * <p>One instance per connection; confined to its event loop.
  */
-public final class RespCommandHandler extends SimpleChannelInboundHandler<RedisMessage> {
+public final class RespCommandHandler extends ReplyingHandler<RedisMessage> {
 
     static final String ACCEPTED = "Spillway accepts RPUSH, LPUSH, PING, ECHO, QUIT, SELECT 0, "
             + "CLIENT SETNAME|SETINFO|GETNAME|ID, HELLO 2, COMMAND, CONFIG GET, INFO, AUTH";
@@ -45,29 +43,21 @@ public final class RespCommandHandler extends SimpleChannelInboundHandler<RedisM
     private static final RedisMessage PONG = new SimpleStringRedisMessage("PONG");
 
     private final Intake router;
-    private final InFlight inFlight;
-    private final IngressMetrics metrics;
     private final byte[] password;
     private final Supplier<RelayStatus> status;
     private final long clientId = CLIENT_IDS.incrementAndGet();
-    private ReplyQueue replies;
     private boolean authenticated;
     private String clientName;
 
     public RespCommandHandler(Intake router, InFlight inFlight, IngressMetrics metrics, String password,
             Supplier<RelayStatus> status) {
+        super(RedisMessage.class, inFlight, metrics);
         this.router = router;
-        this.inFlight = inFlight;
-        this.metrics = metrics;
         this.password = password == null ? null : password.getBytes(StandardCharsets.UTF_8);
         this.status = status;
         this.authenticated = password == null;
     }
 
-    @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
-        replies = new ReplyQueue(ctx, inFlight, metrics);
-    }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, RedisMessage msg) {
@@ -230,26 +220,8 @@ public final class RespCommandHandler extends SimpleChannelInboundHandler<RedisM
         }
     }
 
-    @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-        if (evt instanceof IdleStateEvent && replies.pending() == 0) {
-            replies.replyAndClose(error("ERR idle for longer than limits.idleTimeout; closing"));
-        } else {
-            super.userEventTriggered(ctx, evt);
-        }
-    }
 
-    @Override
-    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
-        replies.writabilityChanged();
-        super.channelWritabilityChanged(ctx);
-    }
 
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        replies.discard();
-        super.channelInactive(ctx);
-    }
 
     private void protocolError(String what) {
         if (!replies.isClosing()) {
@@ -305,5 +277,10 @@ public final class RespCommandHandler extends SimpleChannelInboundHandler<RedisM
 
     private static FullBulkStringRedisMessage bulk(String s) {
         return bulk(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    protected Object idleGoodbye() {
+        return error("ERR idle for longer than limits.idleTimeout; closing");
     }
 }

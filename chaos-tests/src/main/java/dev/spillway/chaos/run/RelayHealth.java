@@ -1,0 +1,42 @@
+package dev.spillway.chaos.run;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/** Reads a relay's {@code /health} into the fields the chaos suite uses. Thread-safe. */
+final class RelayHealth {
+
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private RelayHealth() {}
+
+    /** status, mode, pendingMessages and master of the relay at {@code admin} (host:port), or empty if it does not answer. */
+    static Optional<Map<String, Object>> read(String admin) {
+        try {
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://" + admin + "/health"))
+                    .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+            JsonNode h = JSON.readTree(r.body());
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("status", h.path("status").asText());
+            m.put("mode", h.path("mode").asText());
+            m.put("pendingMessages", h.path("spill").path("pendingMessages").asLong());
+            m.put("master", h.path("master").asText());
+            return Optional.of(m);
+        } catch (IOException e) {
+            return Optional.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package dev.spillway.relay.ingress;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.timeout.IdleStateEvent;
+
+/**
+ * What every ingress listener's last handler shares: a {@link ReplyQueue} per connection, reading
+ * paused while replies cannot leave, the idle timeout (close a silent connection that is owed
+ * nothing, with the listener's own goodbye), and cleanup when the connection goes away.
+ *
+ * <p>One instance per connection; confined to its event loop.
+ */
+public abstract class ReplyingHandler<I> extends SimpleChannelInboundHandler<I> {
+
+    private final InFlight inFlight;
+    protected final IngressMetrics metrics;
+    protected ReplyQueue replies;
+
+    protected ReplyingHandler(Class<? extends I> inboundType, InFlight inFlight, IngressMetrics metrics) {
+        super(inboundType);
+        this.inFlight = inFlight;
+        this.metrics = metrics;
+    }
+
+    /** The last words to an idle connection before it is closed, or null to just close it. */
+    protected abstract Object idleGoodbye();
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        replies = new ReplyQueue(ctx, inFlight, metrics);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent && replies.pending() == 0) {
+            Object goodbye = idleGoodbye();
+            if (goodbye == null) {
+                ctx.close();
+            } else {
+                replies.replyAndClose(goodbye);
+            }
+        } else {
+            super.userEventTriggered(ctx, evt);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        replies.writabilityChanged();
+        super.channelWritabilityChanged(ctx);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        replies.discard();
+        super.channelInactive(ctx);
+    }
+}
