@@ -141,16 +141,8 @@ public final class ProcessTopology implements Topology {
     @Override
     public List<byte[]> readList(String key) throws IOException {
         Node master = cluster.group().awaitHealthy(Duration.ofSeconds(30));
-        List<byte[]> all = new ArrayList<>();
         try (Jedis j = new Jedis("127.0.0.1", master.port(), 10_000)) {
-            byte[] k = key.getBytes(StandardCharsets.UTF_8);
-            for (long from = 0; ; from += 20_000) {
-                List<byte[]> page = j.lrange(k, from, from + 19_999);
-                all.addAll(page);
-                if (page.size() < 20_000) {
-                    return all;
-                }
-            }
+            return RelayHealth.readList(j, key);
         }
     }
 

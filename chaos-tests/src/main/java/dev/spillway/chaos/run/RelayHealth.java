@@ -12,13 +12,26 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 
-/** Reads a relay's {@code /health} into the fields the chaos suite uses. Thread-safe. */
+/** Reading what the chaos suite checks: a relay's {@code /health}, and a whole list. Thread-safe. */
 final class RelayHealth {
 
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private RelayHealth() {}
+
+    /** The whole list {@code key} from {@code jedis}, read in pages so that a long list does not time out. */
+    static java.util.List<byte[]> readList(redis.clients.jedis.Jedis jedis, String key) {
+        java.util.List<byte[]> all = new java.util.ArrayList<>();
+        byte[] k = key.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        for (long from = 0; ; from += 20_000) {
+            java.util.List<byte[]> page = jedis.lrange(k, from, from + 19_999);
+            all.addAll(page);
+            if (page.size() < 20_000) {
+                return all;
+            }
+        }
+    }
 
     /** status, mode, pendingMessages and master of the relay at {@code admin} (host:port), or empty if it does not answer. */
     static Optional<Map<String, Object>> read(String admin) {

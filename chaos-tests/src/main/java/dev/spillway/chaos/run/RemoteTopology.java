@@ -178,16 +178,8 @@ public final class RemoteTopology implements Topology {
     @Override
     public List<byte[]> readList(String key) throws IOException {
         HostAndPort m = HostAndPort.from(awaitHealthy(Duration.ofSeconds(30)));
-        List<byte[]> all = new ArrayList<>();
         try (Jedis j = new Jedis(m)) {
-            byte[] k = key.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            for (long from = 0; ; from += 20_000) {
-                List<byte[]> page = j.lrange(k, from, from + 19_999);
-                all.addAll(page);
-                if (page.size() < 20_000) {
-                    return all;
-                }
-            }
+            return RelayHealth.readList(j, key);
         }
     }
 
