@@ -42,6 +42,7 @@ class SpillLogCrashTest {
                     SpillCrashChild.class.getName(), dir.toString(), String.valueOf(round), String.valueOf(THREADS))
                     .redirectError(ProcessBuilder.Redirect.DISCARD).start();
             CountDownLatch ready = new CountDownLatch(1);
+            CountDownLatch firstAck = new CountDownLatch(1);
             Map<Long, Long> acked = new HashMap<>();
             Thread reader = new Thread(() -> {
                 try (BufferedReader in = new BufferedReader(
@@ -57,6 +58,7 @@ class SpillLogCrashTest {
                             synchronized (acked) {
                                 acked.merge(Long.parseLong(parts[0]), Long.parseLong(parts[1]), Math::max);
                             }
+                            firstAck.countDown();
                         }
                     }
                 } catch (Exception e) {
@@ -65,7 +67,8 @@ class SpillLogCrashTest {
             });
             reader.start();
             assertThat(ready.await(30, TimeUnit.SECONDS)).as("child started, round " + round).isTrue();
-            Thread.sleep(20 + random.nextInt(300));
+            assertThat(firstAck.await(30, TimeUnit.SECONDS)).as("child acknowledged, round " + round).isTrue();
+            Thread.sleep(random.nextInt(300)); // the kill lands at a random moment of steady appending
             child.toHandle().destroyForcibly(); // SIGKILL; unlike Process.destroyForcibly it leaves its output readable
             assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
             reader.join(10_000);
