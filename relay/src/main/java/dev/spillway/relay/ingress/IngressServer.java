@@ -52,7 +52,8 @@ import java.util.function.Supplier;
 public final class IngressServer implements Closeable {
 
     private final EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-    private final EventLoopGroup workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+    private final EventLoopGroup workers = new MultiThreadIoEventLoopGroup(
+            Runtime.getRuntime().availableProcessors(), NioIoHandler.newFactory());
     private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final AtomicInteger open = new AtomicInteger();
     private final Map<String, Channel> ingress = new LinkedHashMap<>();

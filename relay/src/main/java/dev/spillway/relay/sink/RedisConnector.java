@@ -76,7 +76,7 @@ public final class RedisConnector implements Closeable {
         Config c = new Config();
         c.setCodec(ByteArrayCodec.INSTANCE);
         c.setThreads(2);
-        c.setNettyThreads(4);
+        c.setNettyThreads(2);
         c.setTcpKeepAlive(true);
         c.setUseScriptCache(true); // EVALSHA, falling back to EVAL on NOSCRIPT (a new master after failover)
         SentinelServersConfig s = c.useSentinelServers()
