@@ -50,6 +50,12 @@ public final class LocalCluster implements Closeable {
         public static Layout forTests(int relays, Map<String, Object> relaySettings) {
             return new Layout(SentinelGroup.Options.forTests(), relays, 0, 0, 0, 0, 0, 0, relaySettings);
         }
+
+        /** The same topology with every node in a container (Testcontainers, host networking). */
+        public Layout inContainers() {
+            return new Layout(group.inContainers(), relays, relayPortBase, respPort, linePort, httpPort, statsPort,
+                    passthroughPort, relaySettings);
+        }
     }
 
     private final Path base;
@@ -89,6 +95,9 @@ public final class LocalCluster implements Closeable {
                         layout.relaySettings());
                 Node relay = new Node("relay-" + i, Node.Kind.RELAY, p[0], p[3], dir, List.of("java", "-Xmx512m",
                         "-XX:+ExitOnOutOfMemoryError", "-jar", jar.toString(), "serve", "--config", yaml.toString()));
+                if (layout.group().containers()) {
+                    relay.inContainer("spillway/relay:local", List.of(base.toAbsolutePath(), jar.getParent()));
+                }
                 relays.add(relay);
             }
             for (Node r : relays) {
@@ -106,6 +115,9 @@ public final class LocalCluster implements Closeable {
                     socket));
             haproxy = new Node("haproxy", Node.Kind.HAPROXY, resp, stats, hdir,
                     List.of(Checkout.haproxyBinary(), "-f", cfg.toString()));
+            if (layout.group().containers()) {
+                haproxy.inContainer("spillway/haproxy:local", List.of(base.toAbsolutePath()));
+            }
             haproxy.start();
             List<ClusterState.NodeRecord> records = new ArrayList<>();
             group.redisNodes().forEach(n -> records.add(ClusterState.NodeRecord.of(n)));
@@ -275,6 +287,7 @@ public final class LocalCluster implements Closeable {
         }
         group.sentinelNodes().forEach(n -> stop(n, Duration.ofSeconds(5)));
         group.redisNodes().forEach(n -> stop(n, Duration.ofSeconds(10)));
+        allNodes().forEach(Node::removeContainer);
         try {
             ClusterState.delete(base);
         } catch (IOException e) {

@@ -31,6 +31,7 @@ public final class Node {
     private final Path dir;
     private final List<String> command;
     private volatile ProcessHandle handle;
+    private volatile ContainerRunner container;
 
     /**
      * @param port the node's main port (the relay's RESP port)
@@ -43,6 +44,19 @@ public final class Node {
         this.probePort = probePort;
         this.dir = dir;
         this.command = List.copyOf(command);
+    }
+
+    /**
+     * Runs this node in a container of {@code image} (the Testcontainers backend) instead of as
+     * a process; {@code mounts} are bind-mounted at the same paths.
+     */
+    public Node inContainer(String image, List<Path> mounts) {
+        container = new ContainerRunner(image, mounts);
+        return this;
+    }
+
+    public boolean inContainer() {
+        return container != null;
     }
 
     public String name() {
@@ -74,11 +88,17 @@ public final class Node {
     }
 
     public long pid() {
+        if (container != null) {
+            return container.pid();
+        }
         ProcessHandle h = handle;
         return h == null ? -1 : h.pid();
     }
 
     public boolean isAlive() {
+        if (container != null) {
+            return container.running();
+        }
         ProcessHandle h = handle;
         return h != null && running(h);
     }
@@ -100,8 +120,18 @@ public final class Node {
 
     /** True while the process is stopped (SIGSTOP), as the kernel reports it. */
     public boolean isFrozen() {
+        if (container != null) {
+            return container.paused();
+        }
         long pid = pid();
         return pid >= 0 && isAlive() && procState(pid).equals("T");
+    }
+
+    /** Removes a container-backed node's container (nothing for a process). */
+    public void removeContainer() {
+        if (container != null) {
+            container.remove();
+        }
     }
 
     /** Takes over a process started earlier (by pid) if it still runs this node's command. */
@@ -140,14 +170,18 @@ public final class Node {
                         + "running? './spillway down', or stop what holds it)", inUse);
             }
         }
-        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("stdout.log").toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .start();
-        handle = p.toHandle();
+        if (container != null) {
+            container.start(command, dir);
+        } else {
+            Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("stdout.log").toFile()))
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .start();
+            handle = p.toHandle();
+        }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(kind == Kind.RELAY ? 60 : 15);
         while (!ready()) {
-            if (!p.isAlive() || System.nanoTime() > deadline) {
+            if (!isAlive() || System.nanoTime() > deadline) {
                 throw new IOException(name + " did not start (port " + probePort + "); see " + dir.resolve("stdout.log"));
             }
             sleepMillis(25);
@@ -169,6 +203,10 @@ public final class Node {
 
     /** SIGKILL: the process dies at once, losing whatever it had not persisted. */
     public void kill() {
+        if (container != null) {
+            container.kill();
+            return;
+        }
         ProcessHandle h = handle;
         if (h != null && h.isAlive()) {
             signal("CONT"); // a stopped process dies on SIGKILL too; this lets it be reaped promptly
@@ -179,6 +217,10 @@ public final class Node {
 
     /** SIGTERM and wait (an orderly shutdown); SIGKILL if it takes longer than {@code grace}. */
     public void terminate(Duration grace) {
+        if (container != null) {
+            container.stop(grace);
+            return;
+        }
         ProcessHandle h = handle;
         if (h != null && h.isAlive()) {
             signal("CONT");
@@ -191,12 +233,20 @@ public final class Node {
 
     /** SIGSTOP: the process stops answering but keeps its sockets (a hung server). */
     public void freeze() {
-        signal("STOP");
+        if (container != null) {
+            container.pause();
+        } else {
+            signal("STOP");
+        }
     }
 
     /** SIGCONT after {@link #freeze}. */
     public void resume() {
-        signal("CONT");
+        if (container != null) {
+            container.unpause();
+        } else {
+            signal("CONT");
+        }
     }
 
     /** {@code SHUTDOWN} for Redis (it persists first), SIGTERM for the others; waits for the exit. */
@@ -204,7 +254,13 @@ public final class Node {
         ProcessHandle h = handle;
         if (kind == Kind.REDIS || kind == Kind.SENTINEL) {
             cliQuiet("SHUTDOWN");
-            if (h != null && !awaitExit(h, Duration.ofSeconds(10))) {
+            if (container != null) {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (isAlive() && System.nanoTime() < deadline) {
+                    sleepMillis(20);
+                }
+                kill();
+            } else if (h != null && !awaitExit(h, Duration.ofSeconds(10))) {
                 kill();
             }
         } else {

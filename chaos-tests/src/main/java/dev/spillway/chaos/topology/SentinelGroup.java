@@ -27,15 +27,23 @@ public final class SentinelGroup implements Closeable {
     public static final String MASTER_NAME = "mymaster";
 
     /** Ports and timings; {@code 0} ports mean "pick free ones". */
+    /** @param containers run the nodes in containers (Testcontainers backend) instead of as processes */
     public record Options(List<Integer> redisPorts, List<Integer> sentinelPorts, int downAfterMillis,
-            int failoverTimeoutMillis, int minReplicasMaxLagSeconds) {
+            int failoverTimeoutMillis, int minReplicasMaxLagSeconds, boolean containers) {
+
+        public static final String REDIS_IMAGE = "spillway/redis:local";
 
         public static Options forTests() {
-            return new Options(List.of(0, 0, 0), List.of(0, 0, 0), 1000, 3000, 2);
+            return new Options(List.of(0, 0, 0), List.of(0, 0, 0), 1000, 3000, 2, false);
         }
 
         public static Options localCluster() {
-            return new Options(List.of(6379, 6381, 6382), List.of(26379, 26380, 26381), 1000, 3000, 2);
+            return new Options(List.of(6379, 6381, 6382), List.of(26379, 26380, 26381), 1000, 3000, 2, false);
+        }
+
+        public Options inContainers() {
+            return new Options(redisPorts, sentinelPorts, downAfterMillis, failoverTimeoutMillis,
+                    minReplicasMaxLagSeconds, true);
         }
     }
 
@@ -70,6 +78,9 @@ public final class SentinelGroup implements Closeable {
                 Files.writeString(confPath, conf);
                 Node n = new Node("redis-" + (i + 1), Node.Kind.REDIS, port, port, dir,
                         List.of("redis-server", confPath.toString()));
+                if (options.containers()) {
+                    n.inContainer(Options.REDIS_IMAGE, List.of(baseDir.toAbsolutePath()));
+                }
                 redis.add(n);
                 n.start();
             }
@@ -84,6 +95,9 @@ public final class SentinelGroup implements Closeable {
                 Files.writeString(confPath, conf);
                 Node n = new Node("sentinel-" + (i + 1), Node.Kind.SENTINEL, port, port, dir,
                         List.of("redis-sentinel", confPath.toString()));
+                if (options.containers()) {
+                    n.inContainer(Options.REDIS_IMAGE, List.of(baseDir.toAbsolutePath()));
+                }
                 sentinels.add(n);
                 n.start();
             }
@@ -216,6 +230,7 @@ public final class SentinelGroup implements Closeable {
     public void close() {
         for (Node n : concat()) {
             n.kill();
+            n.removeContainer();
         }
     }
 

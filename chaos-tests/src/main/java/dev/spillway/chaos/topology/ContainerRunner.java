@@ -1,0 +1,122 @@
+package dev.spillway.chaos.topology;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.BindMode;
+import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.containers.startupcheck.IsRunningStartupCheckStrategy;
+import org.testcontainers.utility.DockerImageName;
+
+/**
+ * Runs one {@link Node} in a container (Testcontainers, host networking, so every port stays on
+ * 127.0.0.1), with the same faults as a process: SIGKILL ({@code docker kill}), freeze
+ * ({@code docker pause}), SIGTERM with a grace period ({@code docker stop}). The node's
+ * directories are bind-mounted at the same paths, so configurations and data are the host's.
+ *
+ * <p>Thread-safe (methods are synchronized).
+ */
+final class ContainerRunner {
+
+    private final String image;
+    private final List<Path> mounts;
+    private GenericContainer<?> container;
+
+    ContainerRunner(String image, List<Path> mounts) {
+        this.image = image;
+        this.mounts = List.copyOf(mounts);
+    }
+
+    /** The same command as the process backend, with binaries at their in-image paths. */
+    static List<String> inContainer(List<String> command) {
+        List<String> c = new ArrayList<>(command);
+        switch (Path.of(c.get(0)).getFileName().toString()) {
+            case "redis-server" -> c.set(0, "/usr/bin/redis-server");
+            case "redis-sentinel" -> {
+                c.set(0, "/usr/bin/redis-server");
+                c.add("--sentinel");
+            }
+            case "haproxy" -> c.set(0, "/usr/sbin/haproxy");
+            case "java" -> c.set(0, Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            default -> { }
+        }
+        return c;
+    }
+
+    synchronized void start(List<String> command, Path workDir) {
+        remove();
+        GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(image))
+                .withNetworkMode("host")
+                .withWorkingDirectory(workDir.toString())
+                .withCommand(inContainer(command).toArray(String[]::new))
+                .withStartupCheckStrategy(new IsRunningStartupCheckStrategy());
+        for (Path m : mounts) {
+            c.withFileSystemBind(m.toString(), m.toString(), BindMode.READ_WRITE);
+        }
+        c.start();
+        container = c;
+    }
+
+    private static DockerClient docker() {
+        return DockerClientFactory.instance().client();
+    }
+
+    private InspectContainerResponse.ContainerState state() {
+        return docker().inspectContainerCmd(container.getContainerId()).exec().getState();
+    }
+
+    synchronized boolean running() {
+        return container != null && Boolean.TRUE.equals(state().getRunning());
+    }
+
+    synchronized boolean paused() {
+        return container != null && Boolean.TRUE.equals(state().getPaused());
+    }
+
+    synchronized long pid() {
+        return container == null ? -1 : state().getPidLong();
+    }
+
+    synchronized void kill() {
+        if (running()) {
+            if (paused()) {
+                docker().unpauseContainerCmd(container.getContainerId()).exec();
+            }
+            docker().killContainerCmd(container.getContainerId()).exec(); // SIGKILL
+        }
+    }
+
+    synchronized void stop(Duration grace) {
+        if (running()) {
+            if (paused()) {
+                docker().unpauseContainerCmd(container.getContainerId()).exec();
+            }
+            docker().stopContainerCmd(container.getContainerId()).withTimeout((int) Math.max(1, grace.toSeconds()))
+                    .exec();
+        }
+    }
+
+    synchronized void pause() {
+        if (running() && !paused()) {
+            docker().pauseContainerCmd(container.getContainerId()).exec();
+        }
+    }
+
+    synchronized void unpause() {
+        if (container != null && paused()) {
+            docker().unpauseContainerCmd(container.getContainerId()).exec();
+        }
+    }
+
+    /** Removes the container (stopped or not); its data stays in the bind-mounted directory. */
+    synchronized void remove() {
+        if (container != null) {
+            container.stop();
+            container = null;
+        }
+    }
+}
