@@ -2,6 +2,7 @@ package dev.spillway.chaos.topology;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.exception.DockerException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,17 +32,28 @@ final class ContainerRunner {
         this.mounts = List.copyOf(mounts);
     }
 
-    /** The same command as the process backend, with binaries at their in-image paths. */
+    /**
+     * The images: built locally by {@code chaos-tests/docker/build-images.sh}, or — for a user
+     * with a registry — whatever {@code -Dspillway.image.redis|haproxy|relay} names (official
+     * redis, haproxy and JRE images have the binaries on their PATH).
+     */
+    static String image(String kind) {
+        return System.getProperty("spillway.image." + kind, "spillway/" + kind + ":local");
+    }
+
+    /** The same command as the process backend, with binaries found inside the image. */
     static List<String> inContainer(List<String> command) {
         List<String> c = new ArrayList<>(command);
         switch (Path.of(c.get(0)).getFileName().toString()) {
-            case "redis-server" -> c.set(0, "/usr/bin/redis-server");
+            case "redis-server" -> c.set(0, "redis-server");
             case "redis-sentinel" -> {
-                c.set(0, "/usr/bin/redis-server");
+                c.set(0, "redis-server");
                 c.add("--sentinel");
             }
-            case "haproxy" -> c.set(0, "/usr/sbin/haproxy");
-            case "java" -> c.set(0, Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            case "haproxy" -> c.set(0, "haproxy");
+            case "java" -> c.set(0, image("relay").equals("spillway/relay:local")
+                    ? Path.of(System.getProperty("java.home"), "bin", "java").toString() // the JRE copied in
+                    : "java");
             default -> { }
         }
         return c;
@@ -82,21 +94,39 @@ final class ContainerRunner {
     }
 
     synchronized void kill() {
-        if (running()) {
+        ifStillRunning(() -> {
             if (paused()) {
                 docker().unpauseContainerCmd(container.getContainerId()).exec();
             }
             docker().killContainerCmd(container.getContainerId()).exec(); // SIGKILL
-        }
+        });
     }
 
     synchronized void stop(Duration grace) {
-        if (running()) {
+        ifStillRunning(() -> {
             if (paused()) {
                 docker().unpauseContainerCmd(container.getContainerId()).exec();
             }
             docker().stopContainerCmd(container.getContainerId()).withTimeout((int) Math.max(1, grace.toSeconds()))
                     .exec();
+        });
+    }
+
+    /**
+     * Runs a signal-like action on a running container. A container that exits in between
+     * (after SHUTDOWN, say) makes Docker answer 304 or 409: that is a no-op, as signalling a
+     * process that just died is.
+     */
+    private void ifStillRunning(Runnable action) {
+        if (!running()) {
+            return;
+        }
+        try {
+            action.run();
+        } catch (DockerException e) {
+            if (running()) {
+                throw e;
+            }
         }
     }
 

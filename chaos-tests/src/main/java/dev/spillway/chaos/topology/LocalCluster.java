@@ -96,7 +96,7 @@ public final class LocalCluster implements Closeable {
                 Node relay = new Node("relay-" + i, Node.Kind.RELAY, p[0], p[3], dir, List.of("java", "-Xmx512m",
                         "-XX:+ExitOnOutOfMemoryError", "-jar", jar.toString(), "serve", "--config", yaml.toString()));
                 if (layout.group().containers()) {
-                    relay.inContainer("spillway/relay:local", List.of(base.toAbsolutePath(), jar.getParent()));
+                    relay.inContainer(ContainerRunner.image("relay"), List.of(base.toAbsolutePath(), jar.getParent()));
                 }
                 relays.add(relay);
             }
@@ -116,7 +116,7 @@ public final class LocalCluster implements Closeable {
             haproxy = new Node("haproxy", Node.Kind.HAPROXY, resp, stats, hdir,
                     List.of(Checkout.haproxyBinary(), "-f", cfg.toString()));
             if (layout.group().containers()) {
-                haproxy.inContainer("spillway/haproxy:local", List.of(base.toAbsolutePath()));
+                haproxy.inContainer(ContainerRunner.image("haproxy"), List.of(base.toAbsolutePath()));
             }
             haproxy.start();
             List<ClusterState.NodeRecord> records = new ArrayList<>();

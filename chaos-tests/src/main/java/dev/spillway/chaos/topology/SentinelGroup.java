@@ -31,8 +31,6 @@ public final class SentinelGroup implements Closeable {
     public record Options(List<Integer> redisPorts, List<Integer> sentinelPorts, int downAfterMillis,
             int failoverTimeoutMillis, int minReplicasMaxLagSeconds, boolean containers) {
 
-        public static final String REDIS_IMAGE = "spillway/redis:local";
-
         public static Options forTests() {
             return new Options(List.of(0, 0, 0), List.of(0, 0, 0), 1000, 3000, 2, false);
         }
@@ -79,7 +77,7 @@ public final class SentinelGroup implements Closeable {
                 Node n = new Node("redis-" + (i + 1), Node.Kind.REDIS, port, port, dir,
                         List.of("redis-server", confPath.toString()));
                 if (options.containers()) {
-                    n.inContainer(Options.REDIS_IMAGE, List.of(baseDir.toAbsolutePath()));
+                    n.inContainer(ContainerRunner.image("redis"), List.of(baseDir.toAbsolutePath()));
                 }
                 redis.add(n);
                 n.start();
@@ -96,7 +94,7 @@ public final class SentinelGroup implements Closeable {
                 Node n = new Node("sentinel-" + (i + 1), Node.Kind.SENTINEL, port, port, dir,
                         List.of("redis-sentinel", confPath.toString()));
                 if (options.containers()) {
-                    n.inContainer(Options.REDIS_IMAGE, List.of(baseDir.toAbsolutePath()));
+                    n.inContainer(ContainerRunner.image("redis"), List.of(baseDir.toAbsolutePath()));
                 }
                 sentinels.add(n);
                 n.start();
