@@ -141,11 +141,7 @@ public final class ChaosCommand implements Runnable {
     static final class KillMaster extends Single {
         @Override
         String act(ProcessTopology t) throws Exception {
-            String m = t.currentMaster();
-            t.kill(m);
-            String now = t.awaitFailoverFrom(m, Duration.ofSeconds(60));
-            t.restart(m);
-            return "SIGKILL " + m + "; Sentinel promoted " + now + "; " + m + " restarted as a replica";
+            return Fault.KILL_MASTER.inject(t, new java.util.Random());
         }
     }
 
@@ -173,11 +169,7 @@ public final class ChaosCommand implements Runnable {
     static final class ShutdownMaster extends Single {
         @Override
         String act(ProcessTopology t) throws Exception {
-            String m = t.currentMaster();
-            t.shutdownNoSave(m);
-            String now = t.awaitFailoverFrom(m, Duration.ofSeconds(60));
-            t.restart(m);
-            return "SHUTDOWN NOSAVE " + m + "; Sentinel promoted " + now + "; " + m + " restarted";
+            return Fault.SHUTDOWN_MASTER.inject(t, new java.util.Random());
         }
     }
 

@@ -41,8 +41,8 @@ public enum Fault {
         return Arrays.stream(spec.split("\\+")).map(Fault::parse).toList();
     }
 
-    /** Injects the fault; returns a description of what happened. */
-    String inject(Topology t, Random random) throws IOException {
+    /** Injects the fault and waits for the topology to settle; returns a description of what happened. */
+    public String inject(Topology t, Random random) throws IOException {
         return switch (this) {
             case KILL_MASTER -> {
                 String m = t.currentMaster();
