@@ -9,6 +9,7 @@ import dev.spillway.relay.sink.SentinelWatcher;
 import dev.spillway.relay.sink.SinkConfig;
 import dev.spillway.relay.spill.SpillLog;
 import dev.spillway.relay.spill.SpillLogConfig;
+import io.netty.channel.EventLoopGroup;
 import java.io.Closeable;
 import java.io.IOException;
 
@@ -27,10 +28,11 @@ public final class Relay implements Closeable {
     private final SentinelWatcher sentinels;
     private final Router router;
 
-    private Relay(SinkConfig sinkConfig, SpillLogConfig spillConfig, MetricRegistry metrics) throws IOException {
+    private Relay(SinkConfig sinkConfig, SpillLogConfig spillConfig, MetricRegistry metrics, EventLoopGroup eventLoops)
+            throws IOException {
         this.metrics = metrics;
         this.spill = SpillLog.open(spillConfig, metrics);
-        this.redis = new RedisConnector(sinkConfig);
+        this.redis = new RedisConnector(sinkConfig, eventLoops);
         this.sink = new GuardedSink(new RedisSink(redis, sinkConfig, metrics), sinkConfig, metrics);
         this.sentinels = new SentinelWatcher(sinkConfig, metrics);
         this.router = new Router(sink, spill, sinkConfig, metrics);
@@ -40,7 +42,13 @@ public final class Relay implements Closeable {
 
     public static Relay start(SinkConfig sinkConfig, SpillLogConfig spillConfig, MetricRegistry metrics)
             throws IOException {
-        return new Relay(sinkConfig, spillConfig, metrics);
+        return new Relay(sinkConfig, spillConfig, metrics, null);
+    }
+
+    /** A relay whose Redis client does its I/O on {@code eventLoops} (owned by the caller). */
+    public static Relay start(SinkConfig sinkConfig, SpillLogConfig spillConfig, MetricRegistry metrics,
+            EventLoopGroup eventLoops) throws IOException {
+        return new Relay(sinkConfig, spillConfig, metrics, eventLoops);
     }
 
     public Router router() {
@@ -74,6 +82,7 @@ public final class Relay implements Closeable {
         router.close();
         spill.close();
         sentinels.close();
+        sink.close();
         redis.close();
     }
 }

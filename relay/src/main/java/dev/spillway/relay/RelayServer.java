@@ -5,7 +5,9 @@ import com.codahale.metrics.health.HealthCheck;
 import dev.spillway.relay.admin.RelayMetrics;
 import dev.spillway.relay.config.RelayConfig;
 import dev.spillway.relay.ingress.IngressServer;
+import dev.spillway.relay.net.Transport;
 import dev.spillway.relay.route.Router;
+import io.netty.channel.EventLoopGroup;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -32,6 +34,8 @@ public final class RelayServer implements Closeable {
     private final RelayConfig config;
     private final Relay relay;
     private final IngressServer ingress;
+    /** The event loops serving producers' connections and the Redis client alike. */
+    private final EventLoopGroup io;
     private final RelayMetrics metrics;
     private volatile boolean started;
     private volatile boolean draining;
@@ -39,7 +43,13 @@ public final class RelayServer implements Closeable {
 
     private RelayServer(RelayConfig config, MetricRegistry metrics) throws IOException {
         this.config = config;
-        this.relay = Relay.start(config.sink(), config.spill(), metrics);
+        this.io = Transport.get().newGroup(config.ioThreads());
+        try {
+            this.relay = Relay.start(config.sink(), config.spill(), metrics, io);
+        } catch (IOException | RuntimeException e) {
+            io.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw e;
+        }
         this.metrics = new RelayMetrics(metrics, config.graphite());
         this.metrics.addHealthCheck("redis", new HealthCheck() {
             @Override
@@ -64,10 +74,11 @@ public final class RelayServer implements Closeable {
             }
         });
         try {
-            this.ingress = new IngressServer(config, relay.router(), this::status, this.metrics);
+            this.ingress = new IngressServer(config, relay.router(), this::status, this.metrics, io);
         } catch (IOException | RuntimeException e) {
             this.metrics.close();
             relay.close();
+            io.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
         }
         started = true;
@@ -140,6 +151,7 @@ public final class RelayServer implements Closeable {
         metrics.close();
         ingress.close();
         relay.close();
+        io.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         stopped = true;
         LOG.info("Relay '{}' stopped after {} ms{}", config.name(),
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),

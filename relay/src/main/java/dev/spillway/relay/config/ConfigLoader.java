@@ -66,6 +66,7 @@ public final class ConfigLoader {
 
     private RelayConfig build(Section root) {
         String name = root.string("name").orElse(RelayConfig.DEFAULT_NAME);
+        int ioThreads = root.integer("ioThreads").orElse(0);
         Section listeners = root.section("listeners");
         ListenerConfig resp = listener(listeners.section("resp"), RelayConfig.DEFAULT_RESP);
         Section lineSection = listeners.section("line");
@@ -113,7 +114,7 @@ public final class ConfigLoader {
         root.rejectUnknown();
         rejectUnknownEnv();
         return new RelayConfig(name, resp, line, lineKey, http, admin, peers, limits, password, httpToken, sink, spill, drain,
-                graphite);
+                graphite, ioThreads);
     }
 
     private ListenerConfig listener(Section s, ListenerConfig def) {

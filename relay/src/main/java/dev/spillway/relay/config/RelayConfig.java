@@ -22,10 +22,12 @@ import java.util.Objects;
  * @param httpToken bearer token required by HTTP ingest, or null for none
  * @param drainTimeout longest an orderly shutdown (SIGTERM) waits for in-flight messages
  * @param graphite Graphite reporter settings, or null for none
+ * @param ioThreads event-loop threads shared by producers' connections and the Redis client;
+ *     0 (the default) means one per two processors, at least one
  */
 public record RelayConfig(String name, ListenerConfig resp, ListenerConfig line, String lineKey, ListenerConfig http,
         ListenerConfig admin, List<String> adminPeers, Limits limits, String password, String httpToken, SinkConfig sink, SpillLogConfig spill,
-        Duration drainTimeout, GraphiteConfig graphite) {
+        Duration drainTimeout, GraphiteConfig graphite, int ioThreads) {
 
     public static final String DEFAULT_NAME = "relay";
     public static final ListenerConfig DEFAULT_RESP = new ListenerConfig(true, "127.0.0.1", 6390);
@@ -61,6 +63,12 @@ public record RelayConfig(String name, ListenerConfig resp, ListenerConfig line,
         }
         if (httpToken != null && httpToken.isEmpty()) {
             throw new ConfigException("security.httpToken: '' (expected: a token, or no setting for none)");
+        }
+        if (ioThreads < 0 || ioThreads > 1024) {
+            throw new ConfigException("ioThreads: " + ioThreads + " (expected: 0 for one per two processors, or 1 to 1024)");
+        }
+        if (ioThreads == 0) {
+            ioThreads = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
         }
         if (drainTimeout == null || drainTimeout.isNegative()) {
             throw new ConfigException("shutdown.drainTimeout: " + drainTimeout + " (expected: >= 0)");

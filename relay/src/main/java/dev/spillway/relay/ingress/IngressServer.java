@@ -8,6 +8,7 @@ import dev.spillway.relay.ingress.http.HttpIngestInitializer;
 import dev.spillway.relay.ingress.http.HttpReplies;
 import dev.spillway.relay.ingress.line.LineInitializer;
 import dev.spillway.relay.ingress.resp.RespInitializer;
+import dev.spillway.relay.net.Transport;
 import com.codahale.metrics.Gauge;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
@@ -20,12 +21,9 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -51,17 +49,22 @@ import java.util.function.Supplier;
  */
 public final class IngressServer implements Closeable {
 
-    private final EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-    private final EventLoopGroup workers = new MultiThreadIoEventLoopGroup(
-            Runtime.getRuntime().availableProcessors(), NioIoHandler.newFactory());
+    private final EventLoopGroup boss = Transport.get().newGroup(1);
+    private final EventLoopGroup workers;
     private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final AtomicInteger open = new AtomicInteger();
     private final Map<String, Channel> ingress = new LinkedHashMap<>();
     private Channel admin;
     private final InFlight inFlight;
 
-    public IngressServer(RelayConfig config, Intake router, Supplier<RelayStatus> status, RelayMetrics metrics)
-            throws IOException {
+    /**
+     * Binds every enabled listener. Connections are served on {@code workers}, which the caller
+     * owns (and may share with the Redis client, so a batch's acknowledgements reach the
+     * connections without a thread hand-off).
+     */
+    public IngressServer(RelayConfig config, Intake router, Supplier<RelayStatus> status, RelayMetrics metrics,
+            EventLoopGroup workers) throws IOException {
+        this.workers = workers;
         this.inFlight = new InFlight(config.limits().maxInFlightPerConnection(), config.limits().maxInFlightTotal());
         var limits = config.limits();
         int max = limits.maxConnections();
@@ -105,7 +108,7 @@ public final class IngressServer implements Closeable {
 
     private Channel bindChannel(ListenerConfig listener, ChannelHandler initializer) throws IOException {
         try {
-            return new ServerBootstrap().group(boss, workers).channel(NioServerSocketChannel.class)
+            return new ServerBootstrap().group(boss, workers).channel(Transport.get().serverChannel())
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
@@ -172,7 +175,6 @@ public final class IngressServer implements Closeable {
         if (admin != null) {
             admin.close().syncUninterruptibly();
         }
-        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
 }

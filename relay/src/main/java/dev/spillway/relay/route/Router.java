@@ -20,7 +20,9 @@ import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -33,7 +35,10 @@ import org.slf4j.LoggerFactory;
  * <h2>Modes</h2>
  * <ul>
  * <li><b>DIRECT</b>: messages queue for the direct writer, which sends one batch at a time
- *     through the guarded sink and acknowledges it when the ack policy holds. A batch that
+ *     through the guarded sink and acknowledges it when the ack policy holds. The writer is not
+ *     a thread: the first message into an idle router sends a batch from the submitting thread,
+ *     and each batch's completion sends the next from Redisson's I/O thread, so the messages
+ *     that arrive while a batch is in flight leave together as the next one. A batch that
  *     fails for any reason — breaker open, timeout, WAIT shortfall, error — goes to the spill
  *     log together with everything queued behind it, in order, and the router turns to SPILL;
  *     those messages are acknowledged once fsync'd.</li>
@@ -70,10 +75,10 @@ public final class Router implements Intake, Closeable {
     private long nextSequence; // guarded by lock
     private final ArrayDeque<Pending> directQueue = new ArrayDeque<>(); // guarded by lock
     private boolean closing; // guarded by lock
+    private boolean sending; // guarded by lock: a direct batch is in flight
 
     private final Semaphore replayWake = new Semaphore(0);
     private volatile boolean stopped;
-    private final Thread directThread;
     private final Thread replayThread;
     private final AtomicInteger inFlight = new AtomicInteger();
 
@@ -117,9 +122,7 @@ public final class Router implements Intake, Closeable {
                     spill.pendingMessages());
         }
         LOG.info("Router started as relay instance {}", Long.toHexString(instance));
-        directThread = new Thread(this::directLoop, "router-direct");
         replayThread = new Thread(this::replayLoop, "router-replay");
-        directThread.start();
         replayThread.start();
     }
 
@@ -131,6 +134,7 @@ public final class Router implements Intake, Closeable {
     @Override
     public CompletableFuture<Void> submit(Message.ListOp op, byte[] key, List<byte[]> values) {
         Ack ack = new Ack(values.size());
+        List<Pending> batch = null;
         synchronized (lock) {
             if (closing) {
                 rejected.mark(values.size());
@@ -146,9 +150,13 @@ public final class Router implements Intake, Closeable {
                     toSpill(new Pending(m, ack));
                 }
             }
-            if (mode == Mode.DIRECT && directQueue.size() <= values.size()) {
-                lock.notifyAll();
+            if (mode == Mode.DIRECT && !sending) {
+                sending = true;
+                batch = nextBatch();
             }
+        }
+        if (batch != null) {
+            send(batch);
         }
         return ack.future;
     }
@@ -182,8 +190,8 @@ public final class Router implements Intake, Closeable {
     }
 
     /**
-     * Refuses new messages, writes or spills every queued one, stops the replayer and waits for
-     * both threads. The spill log stays open (its owner closes it); what it holds is replayed
+     * Refuses new messages, writes or spills every queued one, then stops the replayer and waits
+     * for it. The spill log stays open (its owner closes it); what it holds is replayed
      * by the next relay on the same directory.
      */
     @Override
@@ -193,9 +201,15 @@ public final class Router implements Intake, Closeable {
                 return;
             }
             closing = true;
-            lock.notifyAll();
+            while (sending) {
+                try {
+                    lock.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
         }
-        joinQuietly(directThread);
         stopped = true;
         replayWake.release();
         joinQuietly(replayThread);
@@ -203,48 +217,80 @@ public final class Router implements Intake, Closeable {
 
     // ---- direct path ----
 
-    private void directLoop() {
-        List<Pending> batch = new ArrayList<>(config.maxBatch());
-        List<Message> messages = new ArrayList<>(config.maxBatch());
-        while (true) {
-            synchronized (lock) {
-                while (directQueue.isEmpty() && !closing) {
-                    try {
-                        lock.wait();
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return;
+    /**
+     * Takes the next direct batch off the queue, in order: up to {@code sink.maxBatch} messages
+     * and {@code sink.maxBatchBytes} bytes (at least one message). Called with the lock held.
+     */
+    private List<Pending> nextBatch() {
+        List<Pending> batch = new ArrayList<>(Math.min(directQueue.size(), config.maxBatch()));
+        long bytes = 0;
+        while (!directQueue.isEmpty() && batch.size() < config.maxBatch()
+                && (batch.isEmpty() || bytes < config.maxBatchBytes())) {
+            Pending p = directQueue.poll();
+            bytes += p.message.value().length + p.message.key().length;
+            batch.add(p);
+        }
+        return batch;
+    }
+
+    /**
+     * Sends one direct batch. Its completion (on a Redisson I/O thread) acknowledges it — or
+     * spills it and everything behind it — and sends the next batch from the same thread, so in
+     * steady state a batch leaves as soon as the previous one is acknowledged, without waking
+     * any other thread.
+     */
+    private void send(List<Pending> batch) {
+        while (batch != null) {
+            List<Message> messages = new ArrayList<>(batch.size());
+            for (Pending p : batch) {
+                messages.add(p.message);
+            }
+            CompletableFuture<WriteResult> written = sink.writeAsync(messages).toCompletableFuture();
+            if (!written.isDone()) {
+                List<Pending> sent = batch;
+                written.whenComplete((r, error) -> {
+                    List<Pending> next = settle(sent, error);
+                    if (next != null) {
+                        send(next);
                     }
-                }
-                if (directQueue.isEmpty()) {
-                    return;
-                }
-                long bytes = 0;
-                while (!directQueue.isEmpty() && batch.size() < config.maxBatch()
-                        && (batch.isEmpty() || bytes < config.maxBatchBytes())) {
-                    Pending p = directQueue.poll();
-                    bytes += p.message.value().length + p.message.key().length;
-                    batch.add(p);
-                    messages.add(p.message);
-                }
+                });
+                return;
             }
+            // refused or failed at once (breaker open, no connection): settle here, no recursion
+            Throwable error = null;
             try {
-                sink.write(messages);
-                directMessages.mark(batch.size());
-                for (Pending p : batch) {
-                    inFlight.decrementAndGet();
-                    p.ack.done();
-                }
-            } catch (RuntimeException e) {
-                spillAfterFailure(batch, e);
+                written.join();
+            } catch (CompletionException | CancellationException e) {
+                error = e;
             }
-            batch.clear();
-            messages.clear();
+            batch = settle(batch, error);
+        }
+    }
+
+    /** Acknowledges a written batch or spills a failed one; returns the next batch to send, or null. */
+    private List<Pending> settle(List<Pending> batch, Throwable error) {
+        if (error == null) {
+            directMessages.mark(batch.size());
+            for (Pending p : batch) {
+                inFlight.decrementAndGet();
+                p.ack.done();
+            }
+        } else {
+            spillAfterFailure(batch, error instanceof CompletionException && error.getCause() != null
+                    ? error.getCause() : error);
+        }
+        synchronized (lock) {
+            if (mode == Mode.DIRECT && !directQueue.isEmpty()) {
+                return nextBatch();
+            }
+            sending = false;
+            lock.notifyAll();
+            return null;
         }
     }
 
     /** The batch's outcome is unknown: it and everything queued behind it go to the spill, in order. */
-    private void spillAfterFailure(List<Pending> batch, RuntimeException cause) {
+    private void spillAfterFailure(List<Pending> batch, Throwable cause) {
         synchronized (lock) {
             if (mode == Mode.DIRECT) {
                 mode = Mode.SPILL;
@@ -345,7 +391,6 @@ public final class Router implements Intake, Closeable {
                 return false;
             }
             mode = Mode.DIRECT;
-            lock.notifyAll();
         }
         LOG.info("Spill drained in {} ms; writing directly again",
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - spillStartedNanos));

@@ -9,8 +9,12 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.retry.Retry;
 import io.github.resilience4j.retry.RetryConfig;
+import java.io.Closeable;
 import java.util.List;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Predicate;
 import org.redisson.client.RedisConnectionException;
 import org.redisson.client.RedisException;
@@ -43,7 +47,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe.
  */
-public final class GuardedSink {
+public final class GuardedSink implements Closeable {
 
     private static final Logger LOG = LoggerFactory.getLogger(GuardedSink.class);
 
@@ -51,6 +55,11 @@ public final class GuardedSink {
     private final CircuitBreaker breaker;
     private final Retry retry;
     private final Meter retries;
+    private final ScheduledExecutorService retryTimer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "redis-retry-timer");
+        t.setDaemon(true);
+        return t;
+    });
 
     public GuardedSink(RedisSink sink, SinkConfig config, MetricRegistry metrics) {
         this.sink = sink;
@@ -95,13 +104,34 @@ public final class GuardedSink {
     }
 
     /**
-     * Writes the batch through breaker and retry.
+     * Writes the batch through breaker and retry, and waits for the outcome.
      *
      * @throws CallNotPermittedException when the breaker is open (nothing was sent)
      * @throws RuntimeException when the outcome is unknown (the batch may have landed)
      */
     public WriteResult write(List<Message> batch) {
-        return breaker.executeSupplier(Retry.decorateSupplier(retry, () -> sink.write(batch)));
+        try {
+            return writeAsync(batch).toCompletableFuture().join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+    }
+
+    /**
+     * Writes the batch through breaker and retry without waiting. The stage fails with
+     * {@link CallNotPermittedException} when the breaker is open (nothing was sent), with
+     * another exception when the outcome is unknown (the batch may have landed). It completes
+     * on a Redisson I/O thread or the retry timer, so what runs after it must not block.
+     */
+    public CompletionStage<WriteResult> writeAsync(List<Message> batch) {
+        return CircuitBreaker.decorateCompletionStage(breaker,
+                Retry.decorateCompletionStage(retry, retryTimer, () -> sink.writeAsync(batch))).get();
+    }
+
+    /** Stops the retry timer; writes waiting for a retry fail. */
+    @Override
+    public void close() {
+        retryTimer.shutdownNow();
     }
 
     public CircuitBreaker breaker() {

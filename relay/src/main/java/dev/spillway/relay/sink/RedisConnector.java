@@ -1,5 +1,7 @@
 package dev.spillway.relay.sink;
 
+import dev.spillway.relay.net.Transport;
+import io.netty.channel.EventLoopGroup;
 import java.io.Closeable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -12,6 +14,7 @@ import org.redisson.config.Config;
 import org.redisson.config.ReadMode;
 import org.redisson.config.SentinelServersConfig;
 import org.redisson.config.SubscriptionMode;
+import org.redisson.config.TransportMode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,13 +31,23 @@ public final class RedisConnector implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(RedisConnector.class);
 
     private final SinkConfig config;
+    private final EventLoopGroup eventLoops;
     private final ScheduledExecutorService starter;
     private volatile RedissonClient client;
     private volatile String lastError = "not connected yet";
     private volatile boolean closed;
 
     public RedisConnector(SinkConfig config) {
+        this(config, null);
+    }
+
+    /**
+     * A connector whose Redisson client does its I/O on {@code eventLoops} (owned by the caller,
+     * of the {@link Transport} in use), or on event loops of its own when null.
+     */
+    public RedisConnector(SinkConfig config, EventLoopGroup eventLoops) {
         this.config = config;
+        this.eventLoops = eventLoops;
         this.starter = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "redis-connector");
             t.setDaemon(true);
@@ -62,7 +75,7 @@ public final class RedisConnector implements Closeable {
             return;
         }
         try {
-            client = Redisson.create(redissonConfig(config));
+            client = Redisson.create(redissonConfig(config, eventLoops));
             LOG.info("Connected to Sentinel group '{}' via {}", config.masterName(), config.sentinels());
         } catch (RuntimeException e) {
             lastError = e.getMessage();
@@ -72,12 +85,19 @@ public final class RedisConnector implements Closeable {
         }
     }
 
-    static Config redissonConfig(SinkConfig sink) {
+    static Config redissonConfig(SinkConfig sink, EventLoopGroup eventLoops) {
         Config c = new Config();
         c.setCodec(ByteArrayCodec.INSTANCE);
         c.setThreads(2);
-        c.setNettyThreads(2);
+        c.setTransportMode(Transport.get() == Transport.EPOLL ? TransportMode.EPOLL : TransportMode.NIO);
+        if (eventLoops != null) {
+            c.setEventLoopGroup(eventLoops);
+        } else {
+            c.setNettyThreads(2);
+        }
+        c.setReferenceEnabled(false); // values are bytes, never Redisson objects: skip the per-argument check
         c.setTcpKeepAlive(true);
+        c.setTransportMode(Transport.get() == Transport.EPOLL ? TransportMode.EPOLL : TransportMode.NIO);
         c.setUseScriptCache(true); // EVALSHA, falling back to EVAL on NOSCRIPT (a new master after failover)
         SentinelServersConfig s = c.useSentinelServers()
                 .setMasterName(sink.masterName())

@@ -9,6 +9,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.redisson.api.BatchOptions;
 import org.redisson.api.BatchResult;
@@ -114,63 +117,87 @@ public final class RedisSink {
      * holds; throws otherwise, in which case the batch may or may not have been applied.
      */
     public WriteResult write(List<Message> batch) {
-        if (batch.isEmpty()) {
-            return new WriteResult(0, 0);
+        try {
+            return writeAsync(batch).toCompletableFuture().join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
         }
-        try (Timer.Context ignored = writeTimer.time()) {
+    }
+
+    /**
+     * Sends {@code batch} (in order) without waiting: the stage completes once the master applied
+     * it and the ack policy holds, or exceptionally, in which case the batch may or may not have
+     * been applied. It completes on a Redisson I/O thread, so what runs after it must not block.
+     */
+    public CompletionStage<WriteResult> writeAsync(List<Message> batch) {
+        if (batch.isEmpty()) {
+            return CompletableFuture.completedFuture(new WriteResult(0, 0));
+        }
+        long start = System.nanoTime();
+        List<RFuture<List<Number>>> runs = new ArrayList<>();
+        RFuture<BatchResult<?>> sent;
+        try {
             RBatch rb = redis.client().createBatch(batchOptions);
-            RScript.Mode mode = RScript.Mode.READ_WRITE;
-            List<RFuture<List<Number>>> runs = new ArrayList<>();
-            int start = 0;
-            while (start < batch.size()) {
-                long instance = batch.get(start).instance();
-                int end = start;
-                while (end < batch.size() && batch.get(end).instance() == instance) {
-                    end++;
+            int from = 0;
+            while (from < batch.size()) {
+                long instance = batch.get(from).instance();
+                int to = from;
+                while (to < batch.size() && batch.get(to).instance() == instance) {
+                    to++;
                 }
-                List<Object> args = new ArrayList<>(2 + 5 * (end - start));
-                args.add(ttlSeconds);
-                args.add(null); // the number of runs, filled in below
-                int runCount = 0;
-                int r = start;
-                while (r < end) {
-                    Message first = batch.get(r);
-                    int e = r + 1;
-                    while (e < end && batch.get(e).op() == first.op() && Arrays.equals(batch.get(e).key(), first.key())
-                            && batch.get(e).sequence() == first.sequence() + (e - r)) {
-                        e++;
-                    }
-                    args.add(first.op() == Message.ListOp.RPUSH ? RPUSH : LPUSH);
-                    args.add(first.key());
-                    args.add(ascii(e - r));
-                    args.add(ascii(first.sequence()));
-                    for (int k = r; k < e; k++) {
-                        args.add(batch.get(k).value());
-                    }
-                    runCount++;
-                    r = e;
-                }
-                args.set(1, ascii(runCount));
-                runs.add(rb.getScript(ByteArrayCodec.INSTANCE).evalAsync(mode, SCRIPT, RScript.ReturnType.LIST,
-                        List.of(highWaterKey(instance)), args.toArray()));
-                start = end;
+                runs.add(rb.getScript(ByteArrayCodec.INSTANCE).evalAsync(RScript.Mode.READ_WRITE, SCRIPT,
+                        RScript.ReturnType.LIST, List.of(highWaterKey(instance)), scriptArgs(batch, from, to)));
+                from = to;
             }
-            BatchResult<?> result = rb.execute();
+            sent = rb.executeAsync();
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return sent.thenApply(result -> {
             if (config.minReplicas() > 0 && result.getSyncedSlaves() < config.minReplicas()) {
                 throw new ReplicationShortfallException(result.getSyncedSlaves(), config.minReplicas());
             }
             int pushed = 0;
             int skipped = 0;
             for (RFuture<List<Number>> run : runs) {
-                List<Number> counts = run.toCompletableFuture().join();
+                List<Number> counts = run.toCompletableFuture().join(); // done: the batch is
                 pushed += counts.get(0).intValue();
                 skipped += counts.get(1).intValue();
             }
+            writeTimer.update(System.nanoTime() - start, TimeUnit.NANOSECONDS);
             batchSize.update(batch.size());
             applied.mark(pushed);
             deduped.mark(skipped);
             return new WriteResult(pushed, skipped);
+        });
+    }
+
+    /** The script's arguments for {@code batch[from, to)}, all of one incarnation: TTL, run count, runs. */
+    private Object[] scriptArgs(List<Message> batch, int from, int to) {
+        List<Object> args = new ArrayList<>(2 + 5 * (to - from));
+        args.add(ttlSeconds);
+        args.add(null); // the number of runs, filled in below
+        int runCount = 0;
+        int r = from;
+        while (r < to) {
+            Message first = batch.get(r);
+            int e = r + 1;
+            while (e < to && batch.get(e).op() == first.op() && Arrays.equals(batch.get(e).key(), first.key())
+                    && batch.get(e).sequence() == first.sequence() + (e - r)) {
+                e++;
+            }
+            args.add(first.op() == Message.ListOp.RPUSH ? RPUSH : LPUSH);
+            args.add(first.key());
+            args.add(ascii(e - r));
+            args.add(ascii(first.sequence()));
+            for (int k = r; k < e; k++) {
+                args.add(batch.get(k).value());
+            }
+            runCount++;
+            r = e;
         }
+        args.set(1, ascii(runCount));
+        return args.toArray();
     }
 
     private static byte[] ascii(long v) {

@@ -1,5 +1,6 @@
 package dev.spillway.relay.sink;
 
+import dev.spillway.relay.net.Transport;
 import com.codahale.metrics.Counter;
 import com.codahale.metrics.Gauge;
 import com.codahale.metrics.MetricRegistry;
@@ -10,11 +11,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.redis.ArrayRedisMessage;
 import io.netty.handler.codec.redis.ErrorRedisMessage;
 import io.netty.handler.codec.redis.FullBulkStringRedisMessage;
@@ -48,7 +46,7 @@ public final class SentinelWatcher implements Closeable {
     private static final long RECONNECT_MILLIS = 1000;
 
     private final SinkConfig config;
-    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private final EventLoopGroup group = Transport.get().newGroup(1);
     private final List<BiConsumer<String, String>> listeners = new CopyOnWriteArrayList<>();
     private final List<Channel> channels = new CopyOnWriteArrayList<>();
     private final Counter failovers;
@@ -97,7 +95,7 @@ public final class SentinelWatcher implements Closeable {
         int colon = sentinel.lastIndexOf(':');
         String host = sentinel.substring(0, colon);
         int port = Integer.parseInt(sentinel.substring(colon + 1));
-        new Bootstrap().group(group).channel(NioSocketChannel.class)
+        new Bootstrap().group(group).channel(Transport.get().socketChannel())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
