@@ -7,7 +7,6 @@ import dev.spillway.relay.ingress.IngressMetrics;
 import dev.spillway.relay.ingress.Rejections;
 import dev.spillway.relay.ingress.ReplyingHandler;
 import dev.spillway.relay.route.Intake;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderException;
@@ -34,7 +33,7 @@ import java.util.function.Supplier;
  *
  * <p>One instance per connection; confined to its event loop.
  */
-public final class RespCommandHandler extends ReplyingHandler<RedisMessage> {
+public final class RespCommandHandler extends ReplyingHandler<Object> {
 
     static final String ACCEPTED = "Spillway accepts RPUSH, LPUSH, PING, ECHO, QUIT, SELECT 0, "
             + "CLIENT SETNAME|SETINFO|GETNAME|ID, HELLO 2, COMMAND, CONFIG GET, INFO, AUTH";
@@ -51,7 +50,7 @@ public final class RespCommandHandler extends ReplyingHandler<RedisMessage> {
 
     public RespCommandHandler(Intake router, InFlight inFlight, IngressMetrics metrics, String password,
             Supplier<RelayStatus> status) {
-        super(RedisMessage.class, inFlight, metrics);
+        super(Object.class, inFlight, metrics);
         this.router = router;
         this.password = password == null ? null : password.getBytes(StandardCharsets.UTF_8);
         this.status = status;
@@ -60,7 +59,7 @@ public final class RespCommandHandler extends ReplyingHandler<RedisMessage> {
 
 
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, RedisMessage msg) {
+    protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
         if (replies.isClosing()) {
             return;
         }
@@ -231,7 +230,10 @@ public final class RespCommandHandler extends ReplyingHandler<RedisMessage> {
     }
 
     /** The command's arguments, or null when the message is not a command. */
-    private static List<byte[]> arguments(RedisMessage msg) {
+    private static List<byte[]> arguments(Object msg) {
+        if (msg instanceof RespCommandAssembler.RespCommand command) {
+            return command.args();
+        }
         if (msg instanceof InlineCommandRedisMessage inline) {
             List<byte[]> out = new ArrayList<>();
             for (String part : inline.content().trim().split("\\s+")) {
@@ -241,17 +243,7 @@ public final class RespCommandHandler extends ReplyingHandler<RedisMessage> {
             }
             return out;
         }
-        if (!(msg instanceof ArrayRedisMessage array) || array.isNull()) {
-            return null;
-        }
-        List<byte[]> out = new ArrayList<>(array.children().size());
-        for (RedisMessage child : array.children()) {
-            if (!(child instanceof FullBulkStringRedisMessage b) || b.isNull()) {
-                return null;
-            }
-            out.add(ByteBufUtil.getBytes(b.content()));
-        }
-        return out;
+        return null;
     }
 
     private static String text(byte[] b) {

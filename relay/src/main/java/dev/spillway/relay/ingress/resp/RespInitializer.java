@@ -10,8 +10,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.redis.FixedRedisMessagePool;
-import io.netty.handler.codec.redis.RedisArrayAggregator;
-import io.netty.handler.codec.redis.RedisBulkStringAggregator;
 import io.netty.handler.codec.redis.RedisDecoder;
 import io.netty.handler.codec.redis.RedisEncoder;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -50,11 +48,9 @@ public final class RespInitializer extends ChannelInitializer<Channel> {
         p.addLast("commands", new RespCommandHandler(router, inFlight, metrics, password, status));
     }
 
-    /** Decoder, limit guard and aggregators: everything between bytes and whole commands. */
+    /** Decoder and assembler: everything between bytes and whole commands, within the limits. */
     static void addCodec(ChannelPipeline p, Limits limits) {
         p.addLast("decoder", new RedisDecoder(limits.maxInlineBytes(), FixedRedisMessagePool.INSTANCE, true));
-        p.addLast("limits", new RespLimitGuard(limits));
-        p.addLast("bulk", new RedisBulkStringAggregator());
-        p.addLast("array", new RedisArrayAggregator(limits.maxMultibulk(), 1));
+        p.addLast("commands-in", new RespCommandAssembler(limits));
     }
 }
