@@ -260,11 +260,21 @@ public final class LocalCluster implements Closeable {
         relay.terminate(grace);
     }
 
-    /** Waits until HAProxy sees every live relay UP. */
+    /** Waits until HAProxy sees every live relay UP (its runtime socket may not exist yet at first). */
     public void awaitRelaysUp(Duration timeout) throws IOException {
         long start = System.nanoTime();
         while (true) {
-            Map<String, String> view = haproxyView();
+            Map<String, String> view;
+            try {
+                view = haproxyView();
+            } catch (IOException notYet) {
+                if (Node.elapsedSince(start).compareTo(timeout) > 0) {
+                    throw new IOException("HAProxy's runtime socket " + state.runtimeSocket() + " does not answer after "
+                            + timeout + ": " + notYet.getMessage(), notYet);
+                }
+                Node.sleepMillis(100);
+                continue;
+            }
             boolean allUp = !view.isEmpty() && relays.stream().filter(Node::isAlive)
                     .allMatch(r -> view.entrySet().stream().filter(e -> e.getKey().endsWith("/" + r.name()))
                             .allMatch(e -> e.getValue().startsWith("UP")));
