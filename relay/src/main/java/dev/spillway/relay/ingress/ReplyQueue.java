@@ -1,5 +1,6 @@
 package dev.spillway.relay.ingress;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.util.AttributeKey;
@@ -18,9 +19,13 @@ import java.util.function.Function;
  * reading (autoRead off) rather than buffering; it reads again once below half the bound.
  *
  * <p>Confined to the channel's event loop: every method must be called there;
- * {@link #completeLater} hops there from any thread.
+ * {@link #completeLater} hops there from any thread (or settles at once when the ack completes
+ * on that event loop already).
  */
 public final class ReplyQueue {
+
+    /** Replies up to this size are merged with their neighbours into one buffer. */
+    private static final int MERGE_MAX_BYTES = 256;
 
     private static final class Slot {
         Object reply;
@@ -104,14 +109,19 @@ public final class ReplyQueue {
             } else {
                 metrics.rejected(cause, s.messages);
             }
-            ctx.executor().execute(() -> {
+            Runnable settle = () -> {
                 waitingMessages -= s.messages;
                 inFlight.add(-s.messages);
                 s.reply = toReply.apply(cause);
                 s.ready = true;
                 flushReady();
                 checkResume();
-            });
+            };
+            if (ctx.executor().inEventLoop()) {
+                settle.run(); // the ack came in on this connection's own event loop (shared with Redis I/O)
+            } else {
+                ctx.executor().execute(settle);
+            }
         });
     }
 
@@ -148,13 +158,30 @@ public final class ReplyQueue {
         }
     }
 
+    /**
+     * Writes every reply that is ready, in order, and flushes once. Consecutive replies that are
+     * already bytes (pipelined acks) are copied into one buffer: one write instead of many.
+     */
     private void flushReady() {
         boolean wrote = false;
+        ByteBuf merged = null;
         while (!slots.isEmpty() && slots.peek().ready) {
             Slot s = slots.poll();
             if (!ctx.channel().isActive()) {
                 ReferenceCountUtil.release(s.reply);
                 continue;
+            }
+            if (s.reply instanceof ByteBuf bytes && !s.closeAfter && bytes.readableBytes() <= MERGE_MAX_BYTES) {
+                if (merged == null) {
+                    merged = ctx.alloc().ioBuffer(Math.max(64, bytes.readableBytes() * Math.min(slots.size() + 1, 64)));
+                }
+                merged.writeBytes(bytes, bytes.readerIndex(), bytes.readableBytes());
+                bytes.release();
+                continue;
+            }
+            if (merged != null) {
+                ctx.write(merged);
+                merged = null;
             }
             if (s.closeAfter) {
                 ctx.writeAndFlush(s.reply).addListener(ChannelFutureListener.CLOSE);
@@ -162,6 +189,10 @@ public final class ReplyQueue {
                 return;
             }
             ctx.write(s.reply);
+            wrote = true;
+        }
+        if (merged != null) {
+            ctx.write(merged);
             wrote = true;
         }
         if (wrote) {

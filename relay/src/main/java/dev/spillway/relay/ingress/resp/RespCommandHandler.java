@@ -7,6 +7,7 @@ import dev.spillway.relay.ingress.IngressMetrics;
 import dev.spillway.relay.ingress.Rejections;
 import dev.spillway.relay.ingress.ReplyingHandler;
 import dev.spillway.relay.route.Intake;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderException;
@@ -104,8 +105,22 @@ public final class RespCommandHandler extends ReplyingHandler<Object> {
         }
         int values = args.size() - 2;
         replies.completeLater(values, router.submit(op, args.get(1), args.subList(2, args.size())),
-                err -> err == null ? new IntegerRedisMessage(values)
+                err -> err == null ? accepted(values)
                         : error((Rejections.isBusy(err) ? "BUSY " : "ERR ") + Rejections.describe(err)));
+    }
+
+    /** {@code :n\r\n}, already encoded for the common small counts: acks are the hot path. */
+    private static Object accepted(int values) {
+        return values < ACCEPTED_REPLIES.length ? ACCEPTED_REPLIES[values].duplicate() : new IntegerRedisMessage(values);
+    }
+
+    private static final ByteBuf[] ACCEPTED_REPLIES = new ByteBuf[128];
+
+    static {
+        for (int i = 0; i < ACCEPTED_REPLIES.length; i++) {
+            ACCEPTED_REPLIES[i] = Unpooled.unreleasableBuffer(Unpooled.directBuffer(8)
+                    .writeBytes((":" + i + "\r\n").getBytes(StandardCharsets.US_ASCII)).asReadOnly());
+        }
     }
 
     private RedisMessage auth(List<byte[]> args) {
