@@ -9,8 +9,10 @@ import dev.spillway.chaos.run.ProcessTopology;
 import dev.spillway.chaos.topology.Checkout;
 import dev.spillway.chaos.topology.LocalCluster;
 import dev.spillway.chaos.topology.Node;
+import dev.spillway.chaos.topology.SentinelGroup;
 import dev.spillway.chaos.workload.LatencyRecorder;
 import dev.spillway.chaos.workload.Producer;
+import dev.spillway.chaos.workload.RedissonProducer;
 import dev.spillway.chaos.workload.RespProducer;
 import dev.spillway.relay.bench.SpillBench;
 import java.io.IOException;
@@ -26,6 +28,9 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
+import org.redisson.config.SentinelServersConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -51,8 +56,16 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--rounds", defaultValue = "2", description = "Alternating rounds per target (best kept).")
     int rounds;
 
-    @Option(names = "--rate", defaultValue = "2000", description = "Offered load (msg/s) of the ack-checking runs.")
+    @Option(names = "--rate", defaultValue = "0", description = "Offered load (msg/s) of the ack-checking runs; "
+            + "0 (default): half the peak measured through HAProxy -> relays.")
     int rate;
+
+    @Option(names = "--failover-rate", defaultValue = "2000", description = "Offered load (msg/s) of the failover run.")
+    int failoverRate;
+
+    @Option(names = "--backlog", defaultValue = "10000000",
+            description = "Messages in the spill backlog run (heap must stay flat); 0 leaves it out.")
+    long backlog;
 
     @Option(names = "--seconds", defaultValue = "10", description = "Length of each ack-checking run.")
     int seconds;
@@ -78,6 +91,8 @@ public final class BenchCommand implements Callable<Integer> {
         targets.put("relay-1 (direct)", relay1.port());
         targets.put("HAProxy passthrough -> master", s.passthroughPort());
 
+        RssSampler rss = new RssSampler(cluster.relays());
+        rss.start();
         // A freshly started relay is still being compiled by the JIT: warm every target first.
         for (int port : targets.values()) {
             redisBenchmark(port, "-c 50", requests / 2);
@@ -100,16 +115,33 @@ public final class BenchCommand implements Callable<Integer> {
                     Double.NaN, Double.NaN, "")));
         }
 
-        for (String[] target : new String[][] {{"HAProxy -> relays", String.valueOf(s.respPort())},
-                {"master (direct Jedis)", String.valueOf(masterPort(cluster))}}) {
-            double[] r = ackedLoad(Integer.parseInt(target[1]), rate, seconds);
-            System.out.printf("  offered %d msg/s  %-22s acked %8.0f msg/s  p50 %.2f  p99 %.2f  p999 %.2f ms%n", rate,
-                    target[0], r[0], r[1], r[2], r[3]);
-            rows.add(new Row("offered " + rate + " msg/s, 20 producers, every ack checked", target[0], r[0], r[1],
-                    r[2], r[3], ""));
+        int offered = rate > 0 ? rate : (int) Math.max(100, rows.stream()
+                .filter(r -> r.test().endsWith(", 50 clients") && r.target().equals("HAProxy -> relays"))
+                .mapToDouble(Row::perSecond).max().orElse(4000) / 2);
+        String loadTest = "offered " + offered + " msg/s" + (rate > 0 ? "" : " (half the peak)")
+                + ", 20 producers, every ack checked";
+        int relayPort = s.respPort();
+        row(rows, loadTest, "HAProxy -> relays",
+                ackedLoad(offered, seconds, (i, perProducer, latency) -> new RespProducer(i, "127.0.0.1", relayPort,
+                        "bench:acked", perProducer, Long.MAX_VALUE, latency)));
+        try (Redisson direct = new Redisson(cluster.group().sentinelAddresses())) {
+            row(rows, loadTest, "master (direct Redisson, Sentinel)",
+                    ackedLoad(offered, seconds, (i, perProducer, latency) -> new RedissonProducer(i, direct.client,
+                            "bench:acked", perProducer, Long.MAX_VALUE, latency)));
+        }
+        int masterPort = masterPort(cluster);
+        row(rows, loadTest, "master (direct Jedis)",
+                ackedLoad(offered, seconds, (i, perProducer, latency) -> new RespProducer(i, "127.0.0.1", masterPort,
+                        "bench:acked", perProducer, Long.MAX_VALUE, latency)));
+        rss.stop();
+        for (Map.Entry<String, Long> e : rss.peaks().entrySet()) {
+            rows.add(new Row("peak RSS during the runs above", e.getKey(), Double.NaN, Double.NaN, Double.NaN,
+                    Double.NaN, (e.getValue() >> 20) + " MiB"));
+            System.out.printf("  peak RSS %s %d MiB%n", e.getKey(), e.getValue() >> 20);
         }
 
         if (!skipFailover) {
+            int rate = failoverRate;
             ChaosRun.Options o = new ChaosRun.Options(List.of(List.of(Fault.KILL_MASTER)), Duration.ofMinutes(2), 1, 4,
                     rate / 12, 1, "data_queue", "bench-" + System.currentTimeMillis() + ":", true);
             ChaosReport r;
@@ -126,11 +158,19 @@ public final class BenchCommand implements Callable<Integer> {
         }
 
         SpillBench spill = new SpillBench();
-        new CommandLine(spill).execute("--appenders", "64", "--seconds", "5");
+        new CommandLine(spill).execute("--appenders", "64", "--seconds", "5", "--backlog", String.valueOf(backlog));
         for (SpillBench.Result sr : spill.results()) {
             rows.add(new Row("spill log, 100-byte messages, fsync before ack", sr.appenders() + " appenders",
                     sr.ackedPerSecond(), Double.NaN, Double.NaN, Double.NaN,
                     String.format("%.1f msgs/fsync, replay %.0f msg/s", sr.messagesPerFsync(), sr.replayPerSecond())));
+        }
+        SpillBench.BacklogResult b = spill.backlogResult();
+        if (b != null) {
+            rows.add(new Row("spill backlog of " + b.messages() + " messages (8 appenders x 256 in flight)",
+                    "append, then replay", b.appendPerSecond(), Double.NaN, Double.NaN, Double.NaN,
+                    String.format("replay %.0f msg/s; %d MiB on disk; heap after GC %d MiB before, max %d, after %d",
+                            b.replayPerSecond(), b.diskBytes() >> 20, b.heapBefore() >> 20, b.heapMax() >> 20,
+                            b.heapAfter() >> 20)));
         }
 
         printTable(rows);
@@ -188,14 +228,24 @@ public final class BenchCommand implements Callable<Integer> {
         return r;
     }
 
-    /** 20 RESP producers at {@code rate} in all, one message in flight each, every ack checked. */
-    private static double[] ackedLoad(int port, int rate, int seconds) throws InterruptedException {
+    /** Makes producer {@code id} sending {@code rate} msg/s and recording into {@code latency}. */
+    private interface ProducerFactory {
+        Producer create(int id, int rate, LatencyRecorder latency);
+    }
+
+    private static void row(List<Row> rows, String test, String target, double[] r) {
+        System.out.printf("  %s  %-36s acked %8.0f msg/s  p50 %.2f  p99 %.2f  p999 %.2f ms%n", test, target, r[0], r[1],
+                r[2], r[3]);
+        rows.add(new Row(test, target, r[0], r[1], r[2], r[3], ""));
+    }
+
+    /** 20 producers at {@code rate} in all, one message in flight each, every ack checked. */
+    private static double[] ackedLoad(int rate, int seconds, ProducerFactory producer) throws InterruptedException {
         LatencyRecorder latency = new LatencyRecorder();
         List<Producer> producers = new ArrayList<>();
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
-            Producer p = new RespProducer(i, "127.0.0.1", port, "bench:acked", Math.max(1, rate / 20), Long.MAX_VALUE,
-                    latency);
+            Producer p = producer.create(i, Math.max(1, rate / 20), latency);
             p.prefix("bench:");
             producers.add(p);
             Thread t = new Thread(p);
@@ -212,6 +262,78 @@ public final class BenchCommand implements Callable<Integer> {
         long acked = producers.stream().mapToLong(p -> p.acked().size()).sum();
         double[] q = latency.percentiles(Producer.Phase.STEADY);
         return new double[] {acked / secs, q[0], q[1], q[2]};
+    }
+
+    /** A Sentinel-aware Redisson client, as an application writing to Redis directly would use. */
+    private static final class Redisson implements AutoCloseable {
+        final RedissonClient client;
+
+        Redisson(List<String> sentinels) {
+            Config c = new Config();
+            SentinelServersConfig s = c.useSentinelServers().setMasterName(SentinelGroup.MASTER_NAME)
+                    .setCheckSentinelsList(false);
+            sentinels.forEach(a -> s.addSentinelAddress("redis://" + a));
+            client = org.redisson.Redisson.create(c);
+        }
+
+        @Override
+        public void close() {
+            client.shutdown();
+        }
+    }
+
+    /** The highest resident set size of each relay process, sampled every 100 ms from /proc. */
+    private static final class RssSampler {
+        private final List<Node> relays;
+        private final Map<String, Long> peaks = new java.util.concurrent.ConcurrentSkipListMap<>();
+        private volatile boolean stop;
+        private Thread thread;
+
+        RssSampler(List<Node> relays) {
+            this.relays = relays;
+        }
+
+        void start() {
+            thread = new Thread(() -> {
+                while (!stop) {
+                    for (Node r : relays) {
+                        long rss = rssBytes(r.pid());
+                        if (rss > 0) {
+                            peaks.merge(r.name(), rss, Math::max);
+                        }
+                    }
+                    try {
+                        TimeUnit.MILLISECONDS.sleep(100);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "rss-sampler");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void stop() throws InterruptedException {
+            stop = true;
+            thread.join(1_000);
+        }
+
+        Map<String, Long> peaks() {
+            return peaks;
+        }
+
+        private static long rssBytes(long pid) {
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid), "status"))) {
+                    if (line.startsWith("VmRSS:")) {
+                        return Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // the process is gone or /proc is unavailable: no sample
+            }
+            return -1;
+        }
     }
 
     private static void printTable(List<Row> rows) {
@@ -238,7 +360,8 @@ public final class BenchCommand implements Callable<Integer> {
             if (pass != null && r.target().startsWith("HAProxy -> relays")) {
                 note += String.format("; %.2fx passthrough", r.perSecond() / pass);
             }
-            System.out.printf("%-62s %-32s %12.0f %9s %9s %9s  %s%n", r.test(), r.target(), r.perSecond(), fmt(r.p50()),
+            System.out.printf("%-62s %-32s %12s %9s %9s %9s  %s%n", r.test(), r.target(),
+                    Double.isNaN(r.perSecond()) ? "" : String.format("%.0f", r.perSecond()), fmt(r.p50()),
                     fmt(r.p99()), fmt(r.p999()), note);
         }
     }

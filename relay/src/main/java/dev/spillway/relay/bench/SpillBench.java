@@ -7,13 +7,18 @@ import dev.spillway.relay.spill.SpillLog;
 import dev.spillway.relay.spill.SpillLogConfig;
 import dev.spillway.relay.spill.SpilledMessage;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
@@ -41,14 +46,31 @@ public final class SpillBench implements Callable<Integer> {
     @Option(names = "--value-bytes", defaultValue = "100", description = "Message size (default: ${DEFAULT-VALUE}).")
     int valueBytes;
 
+    @Option(names = "--backlog", defaultValue = "0",
+            description = "Also build a backlog of this many messages, then replay it, watching the heap (default: none).")
+    long backlog;
+
     /** One row of results. */
     public record Result(int appenders, double ackedPerSecond, double fsyncsPerSecond, double fsyncMillis,
             double messagesPerFsync, double replayPerSecond) {}
 
-    private final java.util.List<Result> results = new java.util.ArrayList<>();
+    /**
+     * The backlog run: {@code messages} appended (acked) and replayed; the heap in use after a
+     * full GC before, at its highest while the backlog grew or drained, and after.
+     */
+    public record BacklogResult(long messages, long diskBytes, double appendPerSecond, double replayPerSecond,
+            long heapBefore, long heapMax, long heapAfter) {}
 
-    public java.util.List<Result> results() {
+    private final List<Result> results = new ArrayList<>();
+    private BacklogResult backlogResult;
+
+    public List<Result> results() {
         return results;
+    }
+
+    /** The backlog run's result, or null when none was asked for. */
+    public BacklogResult backlogResult() {
+        return backlogResult;
     }
 
     @Override
@@ -60,6 +82,11 @@ public final class SpillBench implements Callable<Integer> {
             for (int n : appenders) {
                 Path runDir = base.resolve("run-" + n);
                 run(runDir, n);
+                deleteRecursively(runDir);
+            }
+            if (backlog > 0) {
+                Path runDir = base.resolve("backlog");
+                backlog(runDir, backlog);
                 deleteRecursively(runDir);
             }
         } finally {
@@ -104,6 +131,96 @@ public final class SpillBench implements Callable<Integer> {
                     fsyncs == 0 ? 0.0 : (double) acked.sum() / fsyncs, replayRate));
             System.out.printf("%-10d %14.0f %12.0f %12.3f %14.1f %14.0f%n", threads, acked.sum() / secs,
                     fsyncs / secs, fsync.getSnapshot().getMean() / 1e6, fsyncs == 0 ? 0.0 : (double) acked.sum() / fsyncs, replayRate);
+        }
+    }
+
+    /**
+     * A long outage in miniature: 8 appenders, each with up to 256 appends awaiting their ack
+     * (as many producers' messages would be), build a backlog of {@code total} messages; then it is
+     * replayed. The heap after a full GC is sampled every tenth of the way: a backlog lives on
+     * disk, so it must stay flat.
+     */
+    private void backlog(Path runDir, long total) throws Exception {
+        MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+        long heapBefore = heapAfterGc(memory);
+        long heapMax = heapBefore;
+        SpillLogConfig cfg = SpillLogConfig.builder(runDir).maxBytes(Long.MAX_VALUE / 2).build();
+        LongAdder acked = new LongAdder();
+        AtomicLong next = new AtomicLong();
+        byte[] key = "bench".getBytes(StandardCharsets.US_ASCII);
+        byte[] value = new byte[valueBytes];
+        try (SpillLog log = SpillLog.open(cfg, new MetricRegistry())) {
+            long start = System.nanoTime();
+            List<Thread> workers = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                long instance = t;
+                Thread w = new Thread(() -> {
+                    ArrayDeque<CompletableFuture<Long>> window = new ArrayDeque<>();
+                    for (long seq = 0; next.getAndIncrement() < total; seq++) {
+                        window.add(log.append(new Message(instance, seq, Message.ListOp.RPUSH, key, value)));
+                        if (window.size() >= 256) {
+                            window.poll().join();
+                            acked.increment();
+                        }
+                    }
+                    while (!window.isEmpty()) {
+                        window.poll().join();
+                        acked.increment();
+                    }
+                }, "backlog-appender-" + t);
+                w.start();
+                workers.add(w);
+            }
+            long checkpoint = total / 10;
+            while (workers.stream().anyMatch(Thread::isAlive)) {
+                workers.get(0).join(200);
+                if (acked.sum() >= checkpoint) {
+                    heapMax = Math.max(heapMax, heapAfterGc(memory));
+                    checkpoint += total / 10;
+                }
+            }
+            double appendSecs = (System.nanoTime() - start) / 1e9;
+            long disk = diskBytes(runDir);
+            System.out.printf("backlog: %d messages acked in %.1f s (%.0f msg/s), %d MiB on disk, heap %d MiB "
+                    + "after GC before, at most %d MiB while growing%n", acked.sum(), appendSecs,
+                    acked.sum() / appendSecs, disk >> 20, heapBefore >> 20, heapMax >> 20);
+            long replayed = 0;
+            long replayStart = System.nanoTime();
+            checkpoint = total / 10;
+            while (true) {
+                List<SpilledMessage> batch = log.cursor().read(1000, 1 << 20);
+                if (batch.isEmpty()) {
+                    break;
+                }
+                replayed += batch.size();
+                log.cursor().commit(batch.get(batch.size() - 1).index() + 1);
+                if (replayed >= checkpoint) {
+                    heapMax = Math.max(heapMax, heapAfterGc(memory));
+                    checkpoint += total / 10;
+                }
+            }
+            double replaySecs = (System.nanoTime() - replayStart) / 1e9;
+            long heapAfter = heapAfterGc(memory);
+            backlogResult = new BacklogResult(acked.sum(), disk, acked.sum() / appendSecs, replayed / replaySecs,
+                    heapBefore, heapMax, heapAfter);
+            System.out.printf("backlog: %d messages replayed in %.1f s (%.0f msg/s); heap after GC: before %d MiB, "
+                    + "max %d MiB, after %d MiB%n", replayed, replaySecs, replayed / replaySecs, heapBefore >> 20,
+                    heapMax >> 20, heapAfter >> 20);
+        }
+    }
+
+    private static long heapAfterGc(MemoryMXBean memory) {
+        System.gc();
+        return memory.getHeapMemoryUsage().getUsed();
+    }
+
+    private static long diskBytes(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            long sum = 0;
+            for (Path p : s.filter(Files::isRegularFile).toList()) {
+                sum += Files.size(p);
+            }
+            return sum;
         }
     }
 
