@@ -343,6 +343,9 @@ public final class BenchCommand implements Callable<Integer> {
         Map<String, Double> directByTest = new LinkedHashMap<>();
         Map<String, Double> passthroughByTest = new LinkedHashMap<>();
         for (Row r : rows) {
+            if (!r.test().startsWith("redis-benchmark")) {
+                continue; // throughput ratios only where throughput is what is measured
+            }
             if (r.target().startsWith("master")) {
                 directByTest.put(r.test(), r.perSecond());
             }

@@ -30,6 +30,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class LocalCluster implements Closeable {
 
+    /**
+     * The relay's JVM settings (also the README's advice): a small heap, since messages wait
+     * on disk rather than in memory, and the serial collector, which spends the least CPU on a
+     * machine whose cores Redis and the kernel's TCP work need too.
+     */
+    public static final List<String> RELAY_JVM_OPTIONS = List.of("-Xms64m", "-Xmx192m", "-XX:+UseSerialGC",
+            "-XX:+ExitOnOutOfMemoryError");
+
+
     private static final Logger LOG = LoggerFactory.getLogger(LocalCluster.class);
 
     /**
@@ -93,8 +102,10 @@ public final class LocalCluster implements Closeable {
                 Path yaml = dir.resolve("relay.yaml");
                 writeRelayConfig(yaml, "relay-" + i, p, group.sentinelAddresses(), dir.resolve("spill"), peers,
                         layout.relaySettings());
-                Node relay = new Node("relay-" + i, Node.Kind.RELAY, p[0], p[3], dir, List.of("java", "-Xmx512m",
-                        "-XX:+ExitOnOutOfMemoryError", "-jar", jar.toString(), "serve", "--config", yaml.toString()));
+                List<String> command = new ArrayList<>(List.of("java"));
+                command.addAll(RELAY_JVM_OPTIONS);
+                command.addAll(List.of("-jar", jar.toString(), "serve", "--config", yaml.toString()));
+                Node relay = new Node("relay-" + i, Node.Kind.RELAY, p[0], p[3], dir, command);
                 if (layout.group().containers()) {
                     relay.inContainer(ContainerRunner.image("relay"), List.of(base.toAbsolutePath(), jar.getParent()));
                 }
