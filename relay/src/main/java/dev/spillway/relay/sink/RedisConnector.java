@@ -97,7 +97,6 @@ public final class RedisConnector implements Closeable {
         }
         c.setReferenceEnabled(false); // values are bytes, never Redisson objects: skip the per-argument check
         c.setTcpKeepAlive(true);
-        c.setTransportMode(Transport.get() == Transport.EPOLL ? TransportMode.EPOLL : TransportMode.NIO);
         c.setUseScriptCache(true); // EVALSHA, falling back to EVAL on NOSCRIPT (a new master after failover)
         SentinelServersConfig s = c.useSentinelServers()
                 .setMasterName(sink.masterName())
