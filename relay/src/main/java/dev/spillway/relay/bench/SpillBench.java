@@ -184,21 +184,10 @@ public final class SpillBench implements Callable<Integer> {
             System.out.printf("backlog: %d messages acked in %.1f s (%.0f msg/s), %d MiB on disk, heap %d MiB "
                     + "after GC before, at most %d MiB while growing%n", acked.sum(), appendSecs,
                     acked.sum() / appendSecs, disk >> 20, heapBefore >> 20, heapMax >> 20);
-            long replayed = 0;
             long replayStart = System.nanoTime();
-            checkpoint = total / 10;
-            while (true) {
-                List<SpilledMessage> batch = log.cursor().read(1000, 1 << 20);
-                if (batch.isEmpty()) {
-                    break;
-                }
-                replayed += batch.size();
-                log.cursor().commit(batch.get(batch.size() - 1).index() + 1);
-                if (replayed >= checkpoint) {
-                    heapMax = Math.max(heapMax, heapAfterGc(memory));
-                    checkpoint += total / 10;
-                }
-            }
+            long[] peak = {heapMax};
+            long replayed = replay(log, total / 10, () -> peak[0] = Math.max(peak[0], heapAfterGc(memory)));
+            heapMax = peak[0];
             double replaySecs = (System.nanoTime() - replayStart) / 1e9;
             long heapAfter = heapAfterGc(memory);
             backlogResult = new BacklogResult(acked.sum(), disk, acked.sum() / appendSecs, replayed / replaySecs,
@@ -225,17 +214,27 @@ public final class SpillBench implements Callable<Integer> {
     }
 
     private static double replay(SpillLog log) throws IOException {
-        long n = 0;
         long start = System.nanoTime();
+        long n = replay(log, Long.MAX_VALUE, () -> { });
+        return n / ((System.nanoTime() - start) / 1e9);
+    }
+
+    /** Reads and commits everything pending, as the relay's replayer does; {@code every} messages, runs {@code tick}. */
+    private static long replay(SpillLog log, long every, Runnable tick) throws IOException {
+        long n = 0;
+        long next = every;
         while (true) {
             List<SpilledMessage> batch = log.cursor().read(1000, 1 << 20);
             if (batch.isEmpty()) {
-                break;
+                return n;
             }
             n += batch.size();
             log.cursor().commit(batch.get(batch.size() - 1).index() + 1);
+            if (n >= next) {
+                tick.run();
+                next += every;
+            }
         }
-        return n / ((System.nanoTime() - start) / 1e9);
     }
 
     private static void deleteRecursively(Path p) throws IOException {

@@ -60,6 +60,9 @@ class ConfigLoaderTest {
         assertThat(c.resp().port()).isEqualTo(7000);
         assertThat(c.spill().maxBytes()).isEqualTo(2L << 30);
         assertThat(c.limits().idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(ConfigLoader.load(f, Map.of("SPILLWAY_IO_THREADS", "3")).ioThreads()).isEqualTo(3);
+        assertThat(c.ioThreads()).as("0 = one per two processors, at least one")
+                .isEqualTo(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
     }
 
     @Test
@@ -85,6 +88,8 @@ class ConfigLoaderTest {
                 .hasMessage("sink.sentinels: nohostport (expected: host:port)");
         assertThatThrownBy(() -> ConfigLoader.load(write("listeners:\n  resp:\n    port: 70000\n"), Map.of()))
                 .hasMessage("listeners.resp.port: 70000 (expected: 0..65535; 0 = any free port)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("ioThreads: -1\n"), Map.of()))
+                .hasMessage("ioThreads: -1 (expected: 0 for one per two processors, or 1 to 1024)");
         assertThatThrownBy(() -> ConfigLoader.load(write("spill:\n  maxBytes: 0\n"), Map.of()))
                 .hasMessage("spill.maxBytes: 0 (expected: > 0)");
         assertThatThrownBy(() -> ConfigLoader.load(write("- just\n- a list\n"), Map.of()))

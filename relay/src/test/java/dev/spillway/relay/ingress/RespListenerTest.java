@@ -53,6 +53,19 @@ class RespListenerTest {
     }
 
     @Test
+    void acksThatBecomeReadyTogetherLeaveInOneWrite() {
+        EmbeddedChannel ch = channel();
+        write(ch, cmd("RPUSH", "q", "a") + cmd("RPUSH", "q", "b", "c") + cmd("RPUSH", "q", "d"));
+        intake.submissions.get(2).ack().complete(null);
+        intake.submissions.get(1).ack().complete(null);
+        assertThat(ch.outboundMessages()).isEmpty();
+        intake.submissions.get(0).ack().complete(null);
+        assertThat(ch.outboundMessages()).as("three acks, one buffer").hasSize(1);
+        assertThat(output(ch)).isEqualTo(":1\r\n:2\r\n:1\r\n");
+        assertThat(ch.finishAndReleaseAll()).isFalse();
+    }
+
+    @Test
     void decodesCommandsDeliveredOneByteAtATime() {
         EmbeddedChannel ch = channel();
         intake.autoAck = true;
