@@ -82,11 +82,13 @@ public final class RelayServer implements Closeable {
             throw e;
         }
         started = true;
-        LOG.info("Relay '{}' listening: {}; Sentinel group '{}' via {}; spill {} (max {} bytes)", config.name(),
+        LOG.info("Relay '{}' listening: {}; Sentinel group '{}' via {}; spill {} (max {} bytes); transport {}, "
+                + "{} I/O thread(s)", config.name(),
                 ingress.addresses().entrySet().stream().map(e -> e.getKey() + " " + e.getValue().getHostString() + ":"
                         + e.getValue().getPort()).collect(Collectors.joining(", ")),
                 config.sink().masterName(), config.sink().sentinels(), config.spill().directory(),
-                config.spill().maxBytes());
+                config.spill().maxBytes(), Transport.get().name().toLowerCase(java.util.Locale.ROOT),
+                config.ioThreads());
     }
 
     public static RelayServer start(RelayConfig config, MetricRegistry metrics) throws IOException {

@@ -30,6 +30,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import redis.clients.jedis.Jedis;
 
 /** SIGTERM: health turns 503, new connections are refused, nothing acked is lost, exit 0 in time. */
@@ -38,8 +40,10 @@ class RelayLifecycleTest {
     @TempDir
     Path tmp;
 
-    @Test
-    void sigtermDrainsAndExitsZeroLosingNothingAcked() throws Exception {
+    /** Under both transports: native epoll (the default on Linux) and the Java NIO fallback. */
+    @ParameterizedTest
+    @ValueSource(strings = {"epoll", "nio"})
+    void sigtermDrainsAndExitsZeroLosingNothingAcked(String transport) throws Exception {
         try (SentinelGroup group = SentinelGroup.start(tmp.resolve("cluster"), SentinelGroup.Options.forTests())) {
             int resp = freePort();
             int admin = freePort();
@@ -49,8 +53,8 @@ class RelayLifecycleTest {
                     + String.join(", ", group.sentinelAddresses()) + "]\nspill:\n  dir: " + tmp.resolve("spill")
                     + "\nshutdown:\n  drainTimeout: 5s\n");
             Path jar = relayJar();
-            Process relay = new ProcessBuilder("java", "-jar", jar.toString(), "serve", "--config", yaml.toString())
-                    .redirectErrorStream(true).start();
+            Process relay = new ProcessBuilder("java", "-Dspillway.transport=" + transport, "-jar", jar.toString(),
+                    "serve", "--config", yaml.toString()).redirectErrorStream(true).start();
             List<String> log = new ArrayList<>();
             Thread logReader = new Thread(() -> {
                 try (BufferedReader in = new BufferedReader(new InputStreamReader(relay.getInputStream()))) {
@@ -68,7 +72,8 @@ class RelayLifecycleTest {
             awaitHealth(admin, 200, Duration.ofSeconds(30));
             synchronized (log) {
                 assertThat(log).as("resp port %d", resp)
-                        .anyMatch(l -> l.contains("listening: resp 127.0.0.1:" + resp) && l.contains("admin"));
+                        .anyMatch(l -> l.contains("listening: resp 127.0.0.1:" + resp) && l.contains("admin")
+                                && l.contains("transport " + transport));
             }
 
             Map<Integer, Set<Long>> acked = new ConcurrentHashMap<>();
