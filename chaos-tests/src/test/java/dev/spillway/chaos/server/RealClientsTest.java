@@ -176,6 +176,19 @@ class RealClientsTest {
     }
 
     @Test
+    void aClientThatHalfClosesAfterSendingStillGetsItsAnswers() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", RelayFixture.port(relay, "line"))) {
+            s.getOutputStream().write("half one\nhalf two\n".getBytes(StandardCharsets.UTF_8));
+            s.shutdownOutput(); // what `printf ... | nc -q1` does at the end of its input
+            BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+            assertThat(in.readLine()).isEqualTo("OK");
+            assertThat(in.readLine()).isEqualTo("OK");
+            assertThat(in.readLine()).as("then the relay closes").isNull();
+        }
+        assertThat(list("data_queue")).containsSubsequence("half one", "half two");
+    }
+
+    @Test
     void httpPostsSingleAndNdjsonBodies() throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         String base = "http://127.0.0.1:" + RelayFixture.port(relay, "http") + "/v1/lists/http";

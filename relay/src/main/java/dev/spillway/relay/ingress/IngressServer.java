@@ -92,7 +92,7 @@ public final class IngressServer implements Closeable {
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(64 * 1024), handler);
                     }
-                });
+                }, false);
             }
         } catch (IOException | RuntimeException e) {
             close();
@@ -102,16 +102,22 @@ public final class IngressServer implements Closeable {
 
     private void bind(String name, ListenerConfig listener, ChannelHandler initializer) throws IOException {
         if (listener.enabled()) {
-            ingress.put(name, bindChannel(listener, initializer));
+            ingress.put(name, bindChannel(listener, initializer, true));
         }
     }
 
-    private Channel bindChannel(ListenerConfig listener, ChannelHandler initializer) throws IOException {
+    /**
+     * With {@code halfClosure}, a client's shutdown of its sending side does not close the
+     * connection: the handlers answer what it sent, then close (see {@link ReplyingHandler}).
+     */
+    private Channel bindChannel(ListenerConfig listener, ChannelHandler initializer, boolean halfClosure)
+            throws IOException {
         try {
             return new ServerBootstrap().group(boss, workers).channel(Transport.get().serverChannel())
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.ALLOW_HALF_CLOSURE, halfClosure)
                     .childHandler(initializer)
                     .bind(listener.host(), listener.port()).sync().channel();
         } catch (InterruptedException e) {

@@ -2,12 +2,14 @@ package dev.spillway.relay.ingress;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 
 /**
  * What every ingress listener's last handler shares: a {@link ReplyQueue} per connection, reading
  * paused while replies cannot leave, the idle timeout (close a silent connection that is owed
- * nothing, with the listener's own goodbye), and cleanup when the connection goes away.
+ * nothing, with the listener's own goodbye), a half-close answered before closing (listeners
+ * allow half-closure), and cleanup when the connection goes away.
  *
  * <p>One instance per connection; confined to its event loop.
  */
@@ -33,7 +35,11 @@ public abstract class ReplyingHandler<I> extends SimpleChannelInboundHandler<I> 
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-        if (evt instanceof IdleStateEvent && replies.pending() == 0) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            // The client half-closed (sent all it will send, e.g. nc, shutdown(SHUT_WR)): it still
+            // reads, so answer everything it sent, then close.
+            replies.closeWhenDone();
+        } else if (evt instanceof IdleStateEvent && replies.pending() == 0) {
             Object goodbye = idleGoodbye();
             if (goodbye == null) {
                 ctx.close();

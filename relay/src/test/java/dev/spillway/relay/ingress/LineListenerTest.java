@@ -10,6 +10,8 @@ import dev.spillway.relay.ingress.line.LineInitializer;
 import dev.spillway.relay.route.RelayRejectedException;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class LineListenerTest {
@@ -33,6 +35,19 @@ class LineListenerTest {
         intake.ackAll();
         assertThat(output(ch)).isEqualTo("OK\nOK\nOK\n");
         assertThat(ch.finishAndReleaseAll()).isFalse();
+    }
+
+    @Test
+    void aHalfClosedClientGetsEveryAnswerThenTheConnectionCloses() {
+        EmbeddedChannel ch = channel(1024);
+        ch.writeInbound(Unpooled.copiedBuffer("one\ntwo\n", StandardCharsets.UTF_8));
+        ch.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        assertThat(ch.isOpen()).as("open until the answers are out").isTrue();
+        intake.submissions.get(0).ack().complete(null);
+        assertThat(ch.isOpen()).isTrue();
+        intake.submissions.get(1).ack().complete(null);
+        assertThat(output(ch)).isEqualTo("OK\nOK\n");
+        assertThat(ch.isOpen()).isFalse();
     }
 
     @Test
