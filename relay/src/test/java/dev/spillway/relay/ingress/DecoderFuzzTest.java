@@ -42,6 +42,62 @@ class DecoderFuzzTest {
         ch.finishAndReleaseAll();
     }
 
+    /**
+     * The other half of the RESP contract: well-formed RPUSH/LPUSH commands with any bytes as
+     * values (empty ones included), cut at random points, reach the router exactly — op, key,
+     * values, order — and each is answered with its count.
+     */
+    @Property(tries = 10_000)
+    void respDecoderTakesEveryWellFormedCommandExactly(@ForAll("pushes") List<List<byte[]>> commands,
+            @ForAll @net.jqwik.api.constraints.IntRange(min = 1, max = 64) int cut) {
+        java.io.ByteArrayOutputStream wire = new java.io.ByteArrayOutputStream();
+        for (List<byte[]> c : commands) {
+            wire.writeBytes(("*" + c.size() + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            for (byte[] arg : c) {
+                wire.writeBytes(("$" + arg.length + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                wire.writeBytes(arg);
+                wire.writeBytes("\r\n".getBytes(StandardCharsets.US_ASCII));
+            }
+        }
+        byte[] all = wire.toByteArray();
+        List<byte[]> fragments = new java.util.ArrayList<>();
+        for (int i = 0; i < all.length; i += cut) {
+            fragments.add(java.util.Arrays.copyOfRange(all, i, Math.min(all.length, i + cut)));
+        }
+        FakeIntake intake = new FakeIntake();
+        intake.autoAck = true;
+        EmbeddedChannel ch = feed(new RespInitializer(intake, LIMITS, ChannelSupport.inFlight(LIMITS), ChannelSupport.metrics(),
+                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many")), null, () -> ChannelSupport.STATUS),
+                fragments);
+        assertThat(intake.submissions).hasSameSizeAs(commands);
+        StringBuilder replies = new StringBuilder();
+        for (int i = 0; i < commands.size(); i++) {
+            List<byte[]> c = commands.get(i);
+            FakeIntake.Submission got = intake.submissions.get(i);
+            assertThat(got.op().name()).isEqualTo(new String(c.get(0), StandardCharsets.US_ASCII));
+            assertThat(got.key()).isEqualTo(new String(c.get(1), StandardCharsets.UTF_8));
+            assertThat(got.values()).containsExactlyElementsOf(c.subList(2, c.size()).stream()
+                    .map(v -> new String(v, StandardCharsets.ISO_8859_1)).toList());
+            replies.append(':').append(c.size() - 2).append("\r\n");
+        }
+        assertThat(ChannelSupport.output(ch)).isEqualTo(replies.toString());
+        ch.finishAndReleaseAll();
+    }
+
+    @Provide
+    Arbitrary<List<List<byte[]>>> pushes() {
+        Arbitrary<byte[]> op = Arbitraries.of("RPUSH", "LPUSH").map(o -> o.getBytes(StandardCharsets.US_ASCII));
+        Arbitrary<byte[]> key = Arbitraries.strings().alpha().ofMinLength(1).ofMaxLength(8)
+                .map(k -> k.getBytes(StandardCharsets.UTF_8));
+        Arbitrary<byte[]> value = Arbitraries.bytes().array(byte[].class).ofMaxSize(LIMITS.maxValueBytes());
+        return Combinators.combine(op, key, value.list().ofMinSize(1).ofMaxSize(4))
+                .as((o, k, vs) -> {
+                    List<byte[]> c = new java.util.ArrayList<>(List.of(o, k));
+                    c.addAll(vs);
+                    return c;
+                }).list().ofMaxSize(6);
+    }
+
     @Property(tries = 100_000)
     void lineDecoderSurvivesAnything(@ForAll("lines") List<byte[]> fragments) {
         FakeIntake intake = new FakeIntake();

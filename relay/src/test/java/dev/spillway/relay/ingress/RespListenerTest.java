@@ -66,6 +66,19 @@ class RespListenerTest {
     }
 
     @Test
+    void takesEmptyValuesAndKeysLikeRedisDoes() {
+        EmbeddedChannel ch = channel();
+        write(ch, cmd("RPUSH", "q", "", "x", ""));
+        assertThat(intake.submissions).hasSize(1);
+        assertThat(intake.submissions.get(0).values()).containsExactly("", "x", "");
+        intake.ackAll();
+        assertThat(output(ch)).isEqualTo(":3\r\n");
+        write(ch, "*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$-1\r\n");
+        assertThat(output(ch)).startsWith("-ERR Protocol error: expected a command as an array of bulk strings, got a null");
+        assertThat(ch.finishAndReleaseAll()).isFalse();
+    }
+
+    @Test
     void decodesCommandsDeliveredOneByteAtATime() {
         EmbeddedChannel ch = channel();
         intake.autoAck = true;

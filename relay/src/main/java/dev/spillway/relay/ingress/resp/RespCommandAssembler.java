@@ -65,18 +65,18 @@ final class RespCommandAssembler extends ChannelInboundHandlerAdapter {
             return;
         }
         try {
-            if (msg instanceof BulkStringRedisContent content) { // the common case first
+            if (msg instanceof FullBulkStringRedisMessage b) {
+                // RedisDecoder's shortcut for $0 and $-1; checked first, as it is bulk string content too
+                if (args == null || b.isNull()) {
+                    throw notCommand(b.isNull() ? "a null bulk string" : "a bulk string");
+                }
+                add(new byte[0]);
+            } else if (msg instanceof BulkStringRedisContent content) {
                 append(content);
             } else if (msg instanceof ArrayHeaderRedisMessage h) {
                 beginArray(h);
             } else if (msg instanceof BulkStringHeaderRedisMessage h) {
                 beginBulk(h);
-            } else if (msg instanceof FullBulkStringRedisMessage b) {
-                // RedisDecoder's shortcut for $0 and $-1
-                if (args == null || b.isNull()) {
-                    throw notCommand(b.isNull() ? "a null bulk string" : "a bulk string");
-                }
-                add(new byte[0]);
             } else if (msg instanceof InlineCommandRedisMessage && args == null) {
                 ctx.fireChannelRead(msg);
                 return;
