@@ -245,11 +245,23 @@ public final class Router implements Intake, Closeable {
             for (Pending p : batch) {
                 messages.add(p.message);
             }
-            CompletableFuture<WriteResult> written = sink.writeAsync(messages).toCompletableFuture();
+            CompletableFuture<WriteResult> written;
+            try {
+                written = sink.writeAsync(messages).toCompletableFuture();
+            } catch (RuntimeException e) { // the sink reports failures in the stage; this is a bug, but spill
+                written = CompletableFuture.failedFuture(e);
+            }
             if (!written.isDone()) {
                 List<Pending> sent = batch;
                 written.whenComplete((r, error) -> {
-                    List<Pending> next = settle(sent, error);
+                    List<Pending> next;
+                    try {
+                        next = settle(sent, error);
+                    } catch (RuntimeException e) {
+                        // never leave the router believing a batch is in flight: it would queue forever
+                        LOG.error("Settling a direct batch failed; the direct writer carries on", e);
+                        next = nextOrIdle();
+                    }
                     if (next != null) {
                         send(next);
                     }
@@ -267,6 +279,18 @@ public final class Router implements Intake, Closeable {
         }
     }
 
+    /** The next batch if the router is still direct and has one; otherwise marks the writer idle and returns null. */
+    private List<Pending> nextOrIdle() {
+        synchronized (lock) {
+            if (mode == Mode.DIRECT && !directQueue.isEmpty()) {
+                return nextBatch();
+            }
+            sending = false;
+            lock.notifyAll();
+            return null;
+        }
+    }
+
     /** Acknowledges a written batch or spills a failed one; returns the next batch to send, or null. */
     private List<Pending> settle(List<Pending> batch, Throwable error) {
         if (error == null) {
@@ -279,14 +303,7 @@ public final class Router implements Intake, Closeable {
             spillAfterFailure(batch, error instanceof CompletionException && error.getCause() != null
                     ? error.getCause() : error);
         }
-        synchronized (lock) {
-            if (mode == Mode.DIRECT && !directQueue.isEmpty()) {
-                return nextBatch();
-            }
-            sending = false;
-            lock.notifyAll();
-            return null;
-        }
+        return nextOrIdle();
     }
 
     /** The batch's outcome is unknown: it and everything queued behind it go to the spill, in order. */
