@@ -180,11 +180,7 @@ public final class ChaosCommand implements Runnable {
 
         @Override
         String act(ProcessTopology t) throws Exception {
-            String r = "relay-" + relay;
-            t.kill(r);
-            Thread.sleep(2000);
-            t.restart(r);
-            return "SIGKILL " + r + ", restarted after 2 s";
+            return Fault.killThenRestart(t, "relay-" + relay, Duration.ofSeconds(2));
         }
     }
 
@@ -195,11 +191,7 @@ public final class ChaosCommand implements Runnable {
 
         @Override
         String act(ProcessTopology t) throws Exception {
-            String s = "sentinel-" + sentinel;
-            t.kill(s);
-            Thread.sleep(2000);
-            t.restart(s);
-            return "SIGKILL " + s + ", restarted after 2 s";
+            return Fault.killThenRestart(t, "sentinel-" + sentinel, Duration.ofSeconds(2));
         }
     }
 
@@ -210,15 +202,8 @@ public final class ChaosCommand implements Runnable {
 
         @Override
         String act(ProcessTopology t) throws Exception {
-            for (String n : t.redisNodes()) {
-                t.shutdown(n);
-            }
-            Thread.sleep(duration(length).toMillis());
-            for (String n : t.redisNodes()) {
-                t.restart(n);
-            }
-            return "all Redis nodes down for " + length + ", restarted; healthy master " + t.awaitHealthy(
-                    Duration.ofSeconds(60));
+            return Fault.allRedisDownFor(t, duration(length)) + "; healthy master "
+                    + t.awaitHealthy(Duration.ofSeconds(60));
         }
     }
 

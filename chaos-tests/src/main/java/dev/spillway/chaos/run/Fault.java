@@ -72,31 +72,35 @@ public enum Fault {
             }
             case KILL_RELAY -> {
                 List<String> relays = t.relayNodes();
-                String r = relays.get(random.nextInt(relays.size()));
-                t.kill(r);
-                sleep(1000);
-                t.restart(r);
-                yield "SIGKILL " + r + ", restarted on its spill directory";
+                yield killThenRestart(t, relays.get(random.nextInt(relays.size())), Duration.ofSeconds(1))
+                        + " on its spill directory";
             }
             case KILL_SENTINEL -> {
                 List<String> sentinels = t.sentinelNodes();
-                String s = sentinels.get(random.nextInt(sentinels.size()));
-                t.kill(s);
-                sleep(1500);
-                t.restart(s);
-                yield "SIGKILL " + s + ", restarted";
+                yield killThenRestart(t, sentinels.get(random.nextInt(sentinels.size())), Duration.ofMillis(1500));
             }
-            case ALL_REDIS_DOWN -> {
-                for (String n : t.redisNodes()) {
-                    t.shutdown(n);
-                }
-                sleep(3000);
-                for (String n : t.redisNodes()) {
-                    t.restart(n);
-                }
-                yield "all Redis nodes down for 3 s (SHUTDOWN), then restarted";
-            }
+            case ALL_REDIS_DOWN -> allRedisDownFor(t, Duration.ofSeconds(3));
         };
+    }
+
+    /** SIGKILL {@code node}, leave it dead for {@code down} (the fault's length), then start it again. */
+    public static String killThenRestart(Topology t, String node, Duration down) throws IOException {
+        t.kill(node);
+        sleep(down.toMillis());
+        t.restart(node);
+        return "SIGKILL " + node + ", restarted after " + down.toMillis() + " ms";
+    }
+
+    /** Every Redis node down (SHUTDOWN, persisting) for {@code down}, then all started again. */
+    public static String allRedisDownFor(Topology t, Duration down) throws IOException {
+        for (String n : t.redisNodes()) {
+            t.shutdown(n);
+        }
+        sleep(down.toMillis());
+        for (String n : t.redisNodes()) {
+            t.restart(n);
+        }
+        return "all Redis nodes down for " + down.toMillis() + " ms (SHUTDOWN), then restarted";
     }
 
     static void sleep(long ms) {
