@@ -12,7 +12,10 @@ const { chromium } = require('playwright-core');
   });
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   await page.goto(url);
-  let maxSpill = 0, finalSpill = -1, samples = 0, sawDrainAfterRise = false;
+  // Done once the spill rose, a new master showed, and the depth has then stayed at zero for
+  // 2.5 s (10 samples): a second failover inside that window (Sentinel may fail over again on a
+  // loaded machine) restarts the count instead of ending the watch mid-spill.
+  let maxSpill = 0, finalSpill = -1, samples = 0, zeroRun = 0;
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline) {
     const depth = Number(await page.textContent('#spill-depth'));
@@ -20,8 +23,8 @@ const { chromium } = require('playwright-core');
     finalSpill = depth;
     samples++;
     const masters = (await page.textContent('#masters-seen')).split(',').filter(s => s.trim());
-    if (maxSpill > 0 && depth === 0 && masters.length >= 2) { sawDrainAfterRise = true; }
-    if (sawDrainAfterRise && samples > 4) { await page.waitForTimeout(2500); break; }
+    zeroRun = maxSpill > 0 && depth === 0 && masters.length >= 2 ? zeroRun + 1 : 0;
+    if (zeroRun >= 10 && samples > 4) { break; }
     await page.waitForTimeout(250);
   }
   finalSpill = Number(await page.textContent('#spill-depth'));
