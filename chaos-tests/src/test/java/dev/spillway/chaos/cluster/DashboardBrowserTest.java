@@ -50,8 +50,16 @@ class DashboardBrowserTest {
                     .redirectError(tmp.resolve("browser.log").toFile()).start();
             TimeUnit.SECONDS.sleep(4); // the page has a few samples before the fault
             Node master = cluster.group().currentMaster().orElseThrow();
-            master.kill();
-            Node newMaster = cluster.group().awaitFailoverFrom(master, Duration.ofSeconds(30));
+            // A frozen master (not a killed one) makes the spill certain and long enough to see:
+            // writes hang until they time out and spill, and replay waits for the new master. After
+            // a kill, a write may instead wait out the reconnect and land on the new master unspilled.
+            master.freeze();
+            Node newMaster;
+            try {
+                newMaster = cluster.group().awaitFailoverFrom(master, Duration.ofSeconds(30));
+            } finally {
+                master.resume();
+            }
             assertThat(browser.waitFor(90, TimeUnit.SECONDS)).as("browser script finished").isTrue();
             load.stop();
             String out = new String(browser.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
