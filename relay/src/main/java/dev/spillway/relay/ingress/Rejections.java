@@ -9,7 +9,8 @@ public final class Rejections {
 
     /** True when the client should retry elsewhere or later (HTTP 503, RESP -BUSY). */
     public static boolean isBusy(Throwable error) {
-        return error instanceof RelayRejectedException r && r.reason() != RelayRejectedException.Reason.SPILL_FAILED;
+        return error instanceof RelayRejectedException r && r.reason() != RelayRejectedException.Reason.SPILL_FAILED
+                && r.reason() != RelayRejectedException.Reason.REDIS_REFUSED;
     }
 
     public static String describe(Throwable error) {
@@ -18,6 +19,7 @@ public final class Rejections {
                 case SPILL_FULL -> r.getMessage();
                 case SHUTTING_DOWN -> "relay is shutting down; retry on another relay";
                 case SPILL_FAILED -> "spill log unavailable: " + r.getMessage();
+                case REDIS_REFUSED -> r.getMessage();
             };
         }
         return "internal error: " + error;

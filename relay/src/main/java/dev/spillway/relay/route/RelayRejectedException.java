@@ -6,7 +6,18 @@ package dev.spillway.relay.route;
  */
 public final class RelayRejectedException extends RuntimeException {
 
-    public enum Reason { SPILL_FULL, SPILL_FAILED, SHUTTING_DOWN }
+    public enum Reason {
+        SPILL_FULL,
+        SPILL_FAILED,
+        SHUTTING_DOWN,
+        /**
+         * Redis refused the message itself, and retrying cannot change that (a key holding another
+         * type: {@code WRONGTYPE}). The message text is Redis's own error reply, starting with its
+         * error code, so RESP ingress can pass it on unchanged ({@code -WRONGTYPE Operation
+         * against a key holding the wrong kind of value}).
+         */
+        REDIS_REFUSED
+    }
 
     private final Reason reason;
 
