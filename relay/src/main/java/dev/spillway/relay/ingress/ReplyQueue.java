@@ -16,7 +16,11 @@ import java.util.function.Function;
  *
  * <p>Also the connection's backpressure: while the messages waiting for acks reach the
  * per-connection bound, or all connections' together reach the total bound, the channel stops
- * reading (autoRead off) rather than buffering; it reads again once below half the bound.
+ * reading (autoRead off) rather than buffering. It reads again once its own messages are down to
+ * half the per-connection bound and — when the total held it back — the total is down to half
+ * the total bound. The total drains through other connections' acks as much as through ours, so
+ * a connection held back by it leaves a waker with {@link InFlight} rather than waiting for acks
+ * of its own, of which it may have none.
  *
  * <p>Confined to the channel's event loop: every method must be called there;
  * {@link #completeLater} hops there from any thread (or settles at once when the ack completes
@@ -43,6 +47,8 @@ public final class ReplyQueue {
     private final ArrayDeque<Slot> slots = new ArrayDeque<>();
     private int waitingMessages;
     private boolean paused;
+    private boolean heldByTotal; // paused, and the total bound is (part of) why
+    private boolean awaitingDrain; // a waker is with inFlight
     private boolean unwritable;
     private boolean closing;
     private boolean closeWhenDone;
@@ -206,31 +212,40 @@ public final class ReplyQueue {
     private void checkPause() {
         if (!paused && (waitingMessages >= inFlight.perConnectionLimit() || inFlight.overTotal())) {
             paused = true;
+            heldByTotal = inFlight.overTotal();
             applyAutoRead();
-            if (waitingMessages < inFlight.perConnectionLimit()) {
-                pollTotal();
-            }
+            awaitTotalIfHeld();
         }
     }
 
     private void checkResume() {
-        if (paused && !closing && waitingMessages <= inFlight.perConnectionLimit() / 2 && !inFlight.overTotal()) {
+        if (!paused || closing || waitingMessages > inFlight.perConnectionLimit() / 2) {
+            return;
+        }
+        if (!heldByTotal && inFlight.overTotal()) {
+            heldByTotal = true; // our own acks are done with; the total is what holds us now
+        }
+        if (heldByTotal ? inFlight.totalDrained() : !inFlight.overTotal()) {
             paused = false;
+            heldByTotal = false;
             applyAutoRead();
+        } else {
+            awaitTotalIfHeld();
+        }
+    }
+
+    /** Held back by the total: have {@link InFlight} wake us when it drains, once at a time. */
+    private void awaitTotalIfHeld() {
+        if (heldByTotal && !awaitingDrain) {
+            awaitingDrain = true;
+            inFlight.onTotalDrained(() -> ctx.executor().execute(() -> {
+                awaitingDrain = false;
+                checkResume();
+            }));
         }
     }
 
     private void applyAutoRead() {
         ctx.channel().config().setAutoRead(!paused && !unwritable && !closing);
-    }
-
-    /** Paused for the total bound only: nothing of ours will complete to wake us, so look again shortly. */
-    private void pollTotal() {
-        ctx.executor().schedule(() -> {
-            checkResume();
-            if (paused && ctx.channel().isActive() && waitingMessages == 0) {
-                pollTotal();
-            }
-        }, 2, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 }

@@ -1,0 +1,117 @@
+package dev.spillway.relay.ingress;
+
+import static dev.spillway.relay.ingress.ChannelSupport.output;
+import static dev.spillway.relay.ingress.ChannelSupport.write;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.spillway.relay.config.Limits;
+import dev.spillway.relay.ingress.resp.RespInitializer;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.redis.ErrorRedisMessage;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Backpressure across connections: the total in-flight bound shared by every listener. */
+class ReplyQueueTest {
+
+    private static final Limits LIMITS = new Limits(1024, 16 * 1024, 1000, 1024, 100, 4, 100, Duration.ofMinutes(5));
+
+    private final InFlight inFlight = ChannelSupport.inFlight(LIMITS);
+
+    private EmbeddedChannel connection(FakeIntake intake) {
+        EmbeddedChannel ch = new EmbeddedChannel(new RespInitializer(intake, LIMITS, inFlight, ChannelSupport.metrics(),
+                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many")), null, () -> ChannelSupport.STATUS));
+        ch.freezeTime();
+        return ch;
+    }
+
+    private static String rpush(String... values) {
+        StringBuilder b = new StringBuilder("*").append(values.length + 2).append("\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n");
+        for (String v : values) {
+            b.append('$').append(v.length()).append("\r\n").append(v).append("\r\n");
+        }
+        return b.toString();
+    }
+
+    /** Lets time pass on the connection's event loop and runs whatever became due. */
+    private static void later(EmbeddedChannel ch) {
+        ch.advanceTimeBy(50, TimeUnit.MILLISECONDS);
+        ch.runPendingTasks();
+    }
+
+    @Test
+    void aConnectionPausedByTheTotalBoundResumesWhenOthersDrainEvenWithNothingOfItsOwnWaiting() {
+        FakeIntake busy = new FakeIntake();
+        FakeIntake quiet = new FakeIntake();
+        EmbeddedChannel a = connection(busy);
+        EmbeddedChannel b = connection(quiet);
+        write(a, rpush("1", "2", "3", "4"));
+        assertThat(a.config().isAutoRead()).as("the total bound is reached").isFalse();
+        write(b, rpush("x"));
+        assertThat(b.config().isAutoRead()).as("every connection stops reading at the total bound").isFalse();
+        later(b); // b looks at the total while its own message is still waiting
+        assertThat(b.config().isAutoRead()).isFalse();
+
+        quiet.ackAll();
+        assertThat(output(b)).isEqualTo(":1\r\n");
+        later(b);
+        assertThat(b.config().isAutoRead()).as("the others still hold the total at its bound").isFalse();
+
+        busy.ackAll();
+        assertThat(output(a)).isEqualTo(":4\r\n");
+        assertThat(inFlight.total()).isZero();
+        later(a);
+        later(b);
+        assertThat(a.config().isAutoRead()).isTrue();
+        assertThat(b.config().isAutoRead()).as("b reads again though nothing of its own completed").isTrue();
+        write(b, rpush("y"));
+        assertThat(quiet.submissions).hasSize(2);
+        a.finishAndReleaseAll();
+        b.finishAndReleaseAll();
+    }
+
+    @Test
+    void aConnectionHeldByTheTotalReadsAgainOnlyOnceTheTotalIsDownToHalfItsBound() {
+        FakeIntake busy = new FakeIntake();
+        FakeIntake quiet = new FakeIntake();
+        EmbeddedChannel a = connection(busy);
+        EmbeddedChannel b = connection(quiet);
+        write(a, rpush("1") + rpush("2") + rpush("3") + rpush("4"));
+        write(b, rpush("x"));
+        quiet.ackAll();
+        busy.submissions.get(0).ack().complete(null);
+        later(b);
+        assertThat(inFlight.total()).isEqualTo(3);
+        assertThat(b.config().isAutoRead()).as("3 of 4: below the bound, above its resume mark").isFalse();
+        busy.submissions.get(1).ack().complete(null);
+        later(b);
+        assertThat(b.config().isAutoRead()).as("2 of 4: the resume mark").isTrue();
+        a.finishAndReleaseAll();
+        b.finishAndReleaseAll();
+    }
+
+    @Test
+    void aConnectionPausedByItsOwnBoundWhoseAcksAreDoneWaitsForTheTotalAndIsWokenByOthersAcks() {
+        Limits limits = new Limits(1024, 16 * 1024, 1000, 1024, 2, 3, 100, Duration.ofMinutes(5));
+        InFlight shared = ChannelSupport.inFlight(limits);
+        FakeIntake busy = new FakeIntake();
+        FakeIntake quiet = new FakeIntake();
+        EmbeddedChannel a = new EmbeddedChannel(new RespInitializer(busy, limits, shared, ChannelSupport.metrics(),
+                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many")), null, () -> ChannelSupport.STATUS));
+        EmbeddedChannel b = new EmbeddedChannel(new RespInitializer(quiet, limits, shared, ChannelSupport.metrics(),
+                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many")), null, () -> ChannelSupport.STATUS));
+        write(b, rpush("x", "y"));
+        assertThat(b.config().isAutoRead()).as("its own bound").isFalse();
+        write(a, rpush("1", "2", "3"));
+        assertThat(shared.total()).isEqualTo(5);
+        quiet.ackAll();
+        b.runPendingTasks();
+        assertThat(b.config().isAutoRead()).as("its own acks are done, the total still holds it").isFalse();
+        busy.ackAll();
+        b.runPendingTasks();
+        assertThat(b.config().isAutoRead()).as("woken by the other connection's acks").isTrue();
+        a.finishAndReleaseAll();
+        b.finishAndReleaseAll();
+    }
+}
