@@ -80,6 +80,22 @@ class HttpListenerTest {
                 .contains("spill log full");
     }
 
+    @Test
+    void answersRedisOwnRefusalWith409AndNoRetryAfterAndKeepsTheConnection() {
+        EmbeddedChannel ch = channel(null);
+        write(ch, post("/v1/lists/h", null, "x") + post("/v1/lists/q", null, "y"));
+        intake.submissions.get(0).ack().completeExceptionally(new RelayRejectedException(
+                RelayRejectedException.Reason.REDIS_REFUSED, RespListenerTest.WRONGTYPE, null));
+        intake.submissions.get(1).ack().complete(null);
+        String out = output(ch);
+        assertThat(out).startsWith("HTTP/1.1 409 Conflict")
+                .contains("{\"error\":\"" + RespListenerTest.WRONGTYPE + "\"}")
+                .doesNotContainIgnoringCase("Retry-After");
+        assertThat(out.substring(out.indexOf("}") + 1)).startsWith("HTTP/1.1 200 OK").endsWith("{\"accepted\":1}");
+        assertThat(ch.isActive()).isTrue();
+        assertThat(ch.finishAndReleaseAll()).isFalse();
+    }
+
     private void assertStatus(String request, String status, String bodyPart) {
         EmbeddedChannel ch = channel(null);
         write(ch, request);

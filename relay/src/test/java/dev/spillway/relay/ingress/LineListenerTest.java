@@ -78,4 +78,16 @@ class LineListenerTest {
                 RelayRejectedException.Reason.SHUTTING_DOWN, "relay is shutting down", null));
         assertThat(output(ch)).isEqualTo("ERR relay is shutting down; retry on another relay\n");
     }
+
+    @Test
+    void answersRedisOwnRefusalAfterErrAndCarriesOnWithTheNextLine() {
+        EmbeddedChannel ch = channel(1024);
+        write(ch, "a\nb\n");
+        intake.submissions.get(0).ack().completeExceptionally(new RelayRejectedException(
+                RelayRejectedException.Reason.REDIS_REFUSED, RespListenerTest.WRONGTYPE, null));
+        intake.submissions.get(1).ack().complete(null);
+        assertThat(output(ch)).isEqualTo("ERR " + RespListenerTest.WRONGTYPE + "\nOK\n");
+        assertThat(ch.isActive()).isTrue();
+        assertThat(ch.finishAndReleaseAll()).isFalse();
+    }
 }

@@ -18,6 +18,8 @@ import org.junit.jupiter.api.Test;
 
 class RespListenerTest {
 
+    static final String WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
     private final FakeIntake intake = new FakeIntake();
 
     private EmbeddedChannel channel(Limits limits, String password) {
@@ -124,6 +126,32 @@ class RespListenerTest {
         intake.submissions.get(0).ack().completeExceptionally(new RelayRejectedException(
                 RelayRejectedException.Reason.SPILL_FULL, new SpillFullException(100, 90, 20).getMessage(), null));
         assertThat(output(ch)).startsWith("-BUSY spill log full: 90 of 100 bytes pending").endsWith("\r\n");
+    }
+
+    @Test
+    void passesRedisOwnRefusalOnVerbatimAndAnswersLaterPipelinedCommandsNormally() {
+        EmbeddedChannel ch = channel();
+        write(ch, cmd("RPUSH", "h", "a") + cmd("PING") + cmd("RPUSH", "q", "b"));
+        intake.submissions.get(0).ack().completeExceptionally(new RelayRejectedException(
+                RelayRejectedException.Reason.REDIS_REFUSED, WRONGTYPE, null));
+        intake.submissions.get(1).ack().complete(null);
+        assertThat(output(ch)).isEqualTo("-" + WRONGTYPE + "\r\n+PONG\r\n:1\r\n");
+        assertThat(ch.isActive()).as("a refusal keeps the connection").isTrue();
+        write(ch, cmd("RPUSH", "q", "c"));
+        intake.submissions.get(2).ack().complete(null);
+        assertThat(output(ch)).isEqualTo(":1\r\n");
+        assertThat(ch.finishAndReleaseAll()).isFalse();
+    }
+
+    @Test
+    void putsErrInFrontOfARedisRefusalThatCarriesNoErrorCode() {
+        EmbeddedChannel ch = channel();
+        write(ch, cmd("RPUSH", "h", "a") + cmd("RPUSH", "h", "b"));
+        intake.submissions.get(0).ack().completeExceptionally(new RelayRejectedException(
+                RelayRejectedException.Reason.REDIS_REFUSED, "refused for a reason of its own", null));
+        intake.submissions.get(1).ack().completeExceptionally(new RelayRejectedException(
+                RelayRejectedException.Reason.REDIS_REFUSED, null, null));
+        assertThat(output(ch)).isEqualTo("-ERR refused for a reason of its own\r\n-ERR Redis refused the message\r\n");
     }
 
     @Test

@@ -27,8 +27,8 @@ import java.util.Map;
  * {@code POST /v1/lists/{key}}: the body is one message, or with
  * {@code Content-Type: application/x-ndjson} one message per line. {@code 200 {"accepted":N}}
  * once every message is durable; 400 bad input, 401 missing or wrong bearer token, 404 other
- * paths, 405 other methods, 411 no length, 413 too large, 503 + {@code Retry-After} when the
- * relay cannot take messages now. Responses leave in request order (pipelining).
+ * paths, 405 other methods, 409 Redis refused the message (e.g. {@code WRONGTYPE}), 411 no
+ * length, 413 too large, 503 + {@code Retry-After} when the relay cannot take messages now. Responses leave in request order (pipelining).
  *
  * <p>One instance per connection; confined to its event loop.
  */
@@ -103,7 +103,14 @@ public final class HttpIngestHandler extends ReplyingHandler<FullHttpRequest> {
                         : refusal(err), keepAlive));
     }
 
+    /**
+     * 409 when Redis itself refused the message (the key holds another type): sending it again
+     * cannot help, so no {@code Retry-After}. Otherwise 503 + {@code Retry-After}.
+     */
     private FullHttpResponse refusal(Throwable err) {
+        if (Rejections.isRedisRefusal(err)) {
+            return HttpReplies.error(HttpResponseStatus.CONFLICT, Rejections.describe(err));
+        }
         FullHttpResponse r = HttpReplies.error(HttpResponseStatus.SERVICE_UNAVAILABLE, Rejections.describe(err));
         r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
         return r;

@@ -105,8 +105,20 @@ public final class RespCommandHandler extends ReplyingHandler<Object> {
         }
         int values = args.size() - 2;
         replies.completeLater(values, router.submit(op, args.get(1), args.subList(2, args.size())),
-                err -> err == null ? accepted(values)
-                        : error((Rejections.isBusy(err) ? "BUSY " : "ERR ") + Rejections.describe(err)));
+                err -> err == null ? accepted(values) : refusal(err));
+    }
+
+    /**
+     * {@code -BUSY <reason>} when another relay or a later try can take it, {@code -ERR <reason>}
+     * otherwise — except that a reason already starting with its own error code (Redis's own
+     * refusal: {@code WRONGTYPE ...}) is passed on as it is, as Redis itself would have answered.
+     */
+    private static RedisMessage refusal(Throwable err) {
+        String reason = Rejections.describe(err);
+        if (Rejections.isRedisRefusal(err) && Rejections.startsWithErrorCode(reason)) {
+            return error(reason);
+        }
+        return error((Rejections.isBusy(err) ? "BUSY " : "ERR ") + reason);
     }
 
     /** {@code :n\r\n}, already encoded for the common small counts: acks are the hot path. */
