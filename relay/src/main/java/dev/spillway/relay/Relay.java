@@ -7,6 +7,7 @@ import dev.spillway.relay.sink.RedisConnector;
 import dev.spillway.relay.sink.RedisSink;
 import dev.spillway.relay.sink.SentinelWatcher;
 import dev.spillway.relay.sink.SinkConfig;
+import dev.spillway.relay.sink.WriteGate;
 import dev.spillway.relay.spill.SpillLog;
 import dev.spillway.relay.spill.SpillLogConfig;
 import io.netty.channel.EventLoopGroup;
@@ -14,8 +15,8 @@ import java.io.Closeable;
 import java.io.IOException;
 
 /**
- * The relay's write path assembled: spill log, Redisson Sentinel client, guarded sink, Sentinel
- * watcher and router, sharing one metric registry. Ingress listeners submit to {@link #router()}.
+ * The relay's write path assembled: spill log, Redisson Sentinel client, write gate kept by the
+ * Sentinel watcher, guarded sink and router, sharing one metric registry. Ingress listeners submit to {@link #router()}.
  *
  * <p>Thread-safe.
  */
@@ -28,27 +29,30 @@ public final class Relay implements Closeable {
     private final SentinelWatcher sentinels;
     private final Router router;
 
-    private Relay(SinkConfig sinkConfig, SpillLogConfig spillConfig, MetricRegistry metrics, EventLoopGroup eventLoops)
-            throws IOException {
+    private Relay(SinkConfig sinkConfig, SpillLogConfig spillConfig, MetricRegistry metrics, EventLoopGroup eventLoops,
+            String relayName) throws IOException {
         this.metrics = metrics;
         this.spill = SpillLog.open(spillConfig, metrics);
         this.redis = new RedisConnector(sinkConfig, eventLoops);
-        this.sink = new GuardedSink(new RedisSink(redis, sinkConfig, metrics), sinkConfig, metrics);
-        this.sentinels = new SentinelWatcher(sinkConfig, metrics);
+        WriteGate gate = new WriteGate();
+        this.sentinels = new SentinelWatcher(sinkConfig, gate, metrics);
+        this.sink = new GuardedSink(new RedisSink(redis, sinkConfig, metrics, relayName), gate, sinkConfig, metrics);
         this.router = new Router(sink, spill, sinkConfig, metrics);
-        sentinels.addListener(router::onFailover);
         sentinels.start();
     }
 
     public static Relay start(SinkConfig sinkConfig, SpillLogConfig spillConfig, MetricRegistry metrics)
             throws IOException {
-        return new Relay(sinkConfig, spillConfig, metrics, null);
+        return new Relay(sinkConfig, spillConfig, metrics, null, "relay");
     }
 
-    /** A relay whose Redis client does its I/O on {@code eventLoops} (owned by the caller). */
+    /**
+     * A relay whose Redis client does its I/O on {@code eventLoops} (owned by the caller);
+     * {@code relayName} names it in dead-letter entries.
+     */
     public static Relay start(SinkConfig sinkConfig, SpillLogConfig spillConfig, MetricRegistry metrics,
-            EventLoopGroup eventLoops) throws IOException {
-        return new Relay(sinkConfig, spillConfig, metrics, eventLoops);
+            EventLoopGroup eventLoops, String relayName) throws IOException {
+        return new Relay(sinkConfig, spillConfig, metrics, eventLoops, relayName);
     }
 
     public Router router() {

@@ -45,7 +45,7 @@ public final class RelayServer implements Closeable {
         this.config = config;
         this.io = Transport.get().newGroup(config.ioThreads());
         try {
-            this.relay = Relay.start(config.sink(), config.spill(), metrics, io);
+            this.relay = Relay.start(config.sink(), config.spill(), metrics, io, config.name());
         } catch (IOException | RuntimeException e) {
             io.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
@@ -55,11 +55,12 @@ public final class RelayServer implements Closeable {
             @Override
             protected Result check() {
                 String master = relay.sentinels().master();
-                String breaker = relay.sink().breaker().getState().name();
-                return master != null && relay.redisConnected() && !breaker.equals("OPEN")
-                        ? Result.healthy("master " + master + ", breaker " + breaker)
-                        : Result.unhealthy("master " + master + ", breaker " + breaker + ", connected "
-                                + relay.redisConnected() + " (messages go to the spill log)");
+                String blocked = relay.sink().blockedReason();
+                return master != null && relay.redisConnected() && blocked.isEmpty()
+                        ? Result.healthy("master " + master + ", write gate open, breaker "
+                                + relay.sink().breaker().getState())
+                        : Result.unhealthy("master " + master + ", connected " + relay.redisConnected() + ", "
+                                + (blocked.isEmpty() ? "not connected" : blocked) + " (messages go to the spill log)");
             }
         });
         this.metrics.addHealthCheck("spill", new HealthCheck() {

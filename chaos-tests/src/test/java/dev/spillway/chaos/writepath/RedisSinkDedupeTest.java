@@ -62,8 +62,8 @@ class RedisSinkDedupeTest {
         for (long s = 0; s < 2500; s++) { // more than one unpack chunk in a single run
             batch.add(m(101, s, Message.ListOp.RPUSH, "dd:a"));
         }
-        assertThat(sink.write(batch)).isEqualTo(new WriteResult(2500, 0));
-        assertThat(sink.write(batch)).isEqualTo(new WriteResult(0, 2500));
+        assertThat(sink.write(batch, false)).isEqualTo(new WriteResult(2500, 0));
+        assertThat(sink.write(batch, false)).isEqualTo(new WriteResult(0, 2500));
         List<String> a = list("dd:a");
         assertThat(a).hasSize(2500).startsWith("dd:a:0").endsWith("dd:a:2499");
     }
@@ -72,12 +72,12 @@ class RedisSinkDedupeTest {
     void partialOverlapPushesOnlyTheNewTailInOrder() throws Exception {
         List<Message> first = List.of(m(202, 0, Message.ListOp.RPUSH, "dd:b"), m(202, 1, Message.ListOp.RPUSH, "dd:b"),
                 m(202, 2, Message.ListOp.LPUSH, "dd:c"));
-        assertThat(sink.write(first)).isEqualTo(new WriteResult(3, 0));
+        assertThat(sink.write(first, false)).isEqualTo(new WriteResult(3, 0));
         // a replay that starts inside what landed, with a gap (seq 5 never made it to the spill)
         List<Message> replay = List.of(m(202, 1, Message.ListOp.RPUSH, "dd:b"), m(202, 2, Message.ListOp.LPUSH, "dd:c"),
                 m(202, 3, Message.ListOp.RPUSH, "dd:b"), m(202, 4, Message.ListOp.RPUSH, "dd:b"),
                 m(202, 6, Message.ListOp.RPUSH, "dd:b"), m(202, 7, Message.ListOp.LPUSH, "dd:c"));
-        assertThat(sink.write(replay)).isEqualTo(new WriteResult(4, 2));
+        assertThat(sink.write(replay, false)).isEqualTo(new WriteResult(4, 2));
         assertThat(list("dd:b")).containsExactly("dd:b:0", "dd:b:1", "dd:b:3", "dd:b:4", "dd:b:6");
         assertThat(list("dd:c")).containsExactly("dd:c:7", "dd:c:2");
     }
@@ -86,8 +86,8 @@ class RedisSinkDedupeTest {
     void incarnationsKeepTheirOwnHighWaterMarks() throws Exception {
         List<Message> mixed = List.of(m(301, 10, Message.ListOp.RPUSH, "dd:d"), m(302, 0, Message.ListOp.RPUSH, "dd:d"),
                 m(302, 1, Message.ListOp.RPUSH, "dd:d"));
-        assertThat(sink.write(mixed)).isEqualTo(new WriteResult(3, 0));
-        assertThat(sink.write(List.of(m(301, 9, Message.ListOp.RPUSH, "dd:d"), m(302, 2, Message.ListOp.RPUSH, "dd:d"))))
+        assertThat(sink.write(mixed, false)).isEqualTo(new WriteResult(3, 0));
+        assertThat(sink.write(List.of(m(301, 9, Message.ListOp.RPUSH, "dd:d"), m(302, 2, Message.ListOp.RPUSH, "dd:d")), false))
                 .as("an incarnation's older sequence is skipped; the other's new one lands")
                 .isEqualTo(new WriteResult(1, 1));
         assertThat(list("dd:d")).containsExactly("dd:d:10", "dd:d:0", "dd:d:1", "dd:d:2");

@@ -21,9 +21,9 @@ public final class CheckConfigCommand implements Callable<Integer> {
         try {
             RelayConfig c = ConfigLoader.load(config, System.getenv());
             System.out.printf("configuration OK: relay '%s'; resp %s, line %s (list %s), http %s, admin %s; "
-                            + "Sentinel group '%s' via %s, minReplicas %d; spill %s (max %d bytes)%n",
+                            + "Sentinel group '%s' via %s, minReplicas %s; spill %s (max %d bytes)%n",
                     c.name(), on(c.resp()), on(c.line()), c.lineKey(), on(c.http()), on(c.admin()),
-                    c.sink().masterName(), c.sink().sentinels(), c.sink().minReplicas(), c.spill().directory(),
+                    c.sink().masterName(), c.sink().sentinels(), c.sink().minReplicasText(), c.spill().directory(),
                     c.spill().maxBytes());
             return 0;
         } catch (ConfigException e) {

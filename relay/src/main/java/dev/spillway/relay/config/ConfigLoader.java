@@ -130,7 +130,11 @@ public final class ConfigLoader {
         s.stringList("sentinels").ifPresent(b::sentinels);
         s.string("password").ifPresent(b::password);
         s.string("sentinelPassword").ifPresent(b::sentinelPassword);
-        s.integer("minReplicas").ifPresent(b::minReplicas);
+        s.string("minReplicas").ifPresent(v -> b.minReplicas(v.trim().equalsIgnoreCase("all")
+                ? SinkConfig.ALL_REPLICAS : s.integer("minReplicas").orElseThrow()));
+        s.string("deadLetterKey").ifPresent(b::deadLetterKey);
+        s.duration("sentinelHeartbeat").ifPresent(b::sentinelHeartbeat);
+        s.duration("sentinelTimeout").ifPresent(b::sentinelTimeout);
         s.duration("waitTimeout").ifPresent(b::waitTimeout);
         s.duration("timeout").ifPresent(b::timeout);
         s.duration("connectTimeout").ifPresent(b::connectTimeout);

@@ -5,17 +5,14 @@ import com.codahale.metrics.Gauge;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import dev.spillway.relay.Message;
-import dev.spillway.relay.sink.GuardedSink;
+import dev.spillway.relay.sink.Sink;
 import dev.spillway.relay.sink.SinkConfig;
 import dev.spillway.relay.sink.WriteResult;
 import dev.spillway.relay.spill.SpillException;
 import dev.spillway.relay.spill.SpillFullException;
 import dev.spillway.relay.spill.SpillLog;
-import dev.spillway.relay.spill.SpilledMessage;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import java.io.Closeable;
-import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -23,9 +20,10 @@ import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.Semaphore;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,27 +33,28 @@ import org.slf4j.LoggerFactory;
  * <h2>Modes</h2>
  * <ul>
  * <li><b>DIRECT</b>: messages queue for the direct writer, which sends one batch at a time
- *     through the guarded sink and acknowledges it when the ack policy holds. The writer is not
- *     a thread: the first message into an idle router sends a batch from the submitting thread,
- *     and each batch's completion sends the next from Redisson's I/O thread, so the messages
- *     that arrive while a batch is in flight leave together as the next one. A batch that
- *     fails for any reason — breaker open, timeout, WAIT shortfall, error — goes to the spill
- *     log together with everything queued behind it, in order, and the router turns to SPILL;
- *     those messages are acknowledged once fsync'd.</li>
+ *     through the sink and acknowledges it when the sink says it counts as written. The writer
+ *     is not a thread: the first message into an idle router sends a batch from the submitting
+ *     thread, and each batch's completion sends the next from the sink's I/O thread, so the
+ *     messages that arrive while a batch is in flight leave together as the next one. A batch
+ *     that fails for any reason — write gate closed or moved, breaker open, timeout, WAIT
+ *     shortfall, error — goes to the spill log together with everything queued behind it, in
+ *     order, and the router turns to SPILL; those messages are acknowledged once fsync'd. A run
+ *     of messages Redis refuses (their key holds another type) fails their requests with Redis's
+ *     own error; the messages before it are acknowledged, those behind it go out next.</li>
  * <li><b>SPILL</b>: new messages are appended behind the spill (acknowledged on fsync). The
- *     replayer reads the spill in order and writes it through the same sink whenever the
- *     breaker lets calls through; it commits the spill cursor only after a write is
- *     acknowledged. When nothing is pending in the spill, the router turns back to DIRECT.</li>
+ *     {@link Replayer} writes the spill through the same sink whenever it permits calls; when
+ *     nothing is pending in the spill, the router turns back to DIRECT.</li>
  * </ul>
  * Exactly one Redis write is in flight at any time (the direct writer's in DIRECT, the
  * replayer's in SPILL), and message sequences are handed out in arrival order under the same
- * lock that picks the destination: that is what lets {@link dev.spillway.relay.sink.RedisSink}'s
- * high-water mark deduplicate replays, and what keeps each producer connection's order.
+ * lock that picks the destination: that is what lets the sink's high-water mark deduplicate
+ * replays, and what keeps each producer connection's order.
  *
- * <p>A Sentinel failover ({@link #onFailover}) half-opens an open breaker and wakes the
- * replayer, so replay starts as soon as the new master is known rather than on the breaker's
- * timer. A router opened on a spill log that holds messages (a restarted relay) starts in
- * SPILL and replays them.
+ * <h2>A request is all-or-nothing</h2>
+ * The values of one {@link #submit} (one {@code RPUSH k v1 v2 v3}, one NDJSON body) never leave
+ * in different direct batches and are appended to the spill together or not at all, so a
+ * producer is either acknowledged for all of them or refused for all of them.
  *
  * <p>Thread-safe: {@link #submit} may be called from any thread.
  */
@@ -65,10 +64,11 @@ public final class Router implements Intake, Closeable {
 
     public enum Mode { DIRECT, SPILL }
 
-    private final GuardedSink sink;
+    private final Sink sink;
     private final SpillLog spill;
     private final SinkConfig config;
     private final long instance;
+    private final LongSupplier nanoClock;
 
     private final Object lock = new Object();
     private Mode mode; // guarded by lock
@@ -77,23 +77,25 @@ public final class Router implements Intake, Closeable {
     private boolean closing; // guarded by lock
     private boolean sending; // guarded by lock: a direct batch is in flight
 
-    private final Semaphore replayWake = new Semaphore(0);
-    private volatile boolean stopped;
-    private final Thread replayThread;
+    private final Replayer replayer;
     private final AtomicInteger inFlight = new AtomicInteger();
 
     private final Meter directMessages;
     private final Meter spilledMessages;
-    private final Meter replayedMessages;
-    private final Meter replayDeduped;
+    private final Meter refusedByRedis;
     private final Counter spillEpisodes;
     private final Meter rejected;
     private volatile long spillStartedNanos;
 
-    public Router(GuardedSink sink, SpillLog spill, SinkConfig config, MetricRegistry metrics) {
+    public Router(Sink sink, SpillLog spill, SinkConfig config, MetricRegistry metrics) {
+        this(sink, spill, config, metrics, System::nanoTime);
+    }
+
+    Router(Sink sink, SpillLog spill, SinkConfig config, MetricRegistry metrics, LongSupplier nanoClock) {
         this.sink = sink;
         this.spill = spill;
         this.config = config;
+        this.nanoClock = nanoClock;
         long id;
         do {
             id = new SecureRandom().nextLong();
@@ -102,34 +104,31 @@ public final class Router implements Intake, Closeable {
         this.mode = spill.pendingMessages() > 0 ? Mode.SPILL : Mode.DIRECT;
         this.directMessages = metrics.meter(MetricRegistry.name(Router.class, "direct"));
         this.spilledMessages = metrics.meter(MetricRegistry.name(Router.class, "spilled"));
-        this.replayedMessages = metrics.meter(MetricRegistry.name(Router.class, "replayed"));
-        this.replayDeduped = metrics.meter(MetricRegistry.name(Router.class, "replay-deduped"));
+        this.refusedByRedis = metrics.meter("spillway.router.refused-by-redis");
         this.spillEpisodes = metrics.counter(MetricRegistry.name(Router.class, "spill-episodes"));
         this.rejected = metrics.meter(MetricRegistry.name(Router.class, "rejected"));
         metrics.register(MetricRegistry.name(Router.class, "mode"), (Gauge<String>) () -> mode().name());
         metrics.register(MetricRegistry.name(Router.class, "spilling"),
                 (Gauge<Integer>) () -> mode() == Mode.SPILL ? 1 : 0);
         metrics.register(MetricRegistry.name(Router.class, "in-flight"), (Gauge<Integer>) inFlight::get);
-        spill.addDurableListener(replayWake::release);
-        sink.breaker().getEventPublisher().onStateTransition(e -> {
-            if (e.getStateTransition().getToState() != CircuitBreaker.State.OPEN) {
-                replayWake.release();
-            }
-        });
         if (mode == Mode.SPILL) {
-            spillStartedNanos = System.nanoTime();
+            spillStartedNanos = nanoClock.getAsLong();
             LOG.info("Spill log holds {} messages from before the restart: replaying them first",
                     spill.pendingMessages());
         }
         LOG.info("Router started as relay instance {}", Long.toHexString(instance));
-        replayThread = new Thread(this::replayLoop, "router-replay");
-        replayThread.start();
+        this.replayer = new Replayer(sink, spill, config, metrics, this::switchToDirectIfDrained,
+                () -> mode() == Mode.SPILL);
+        spill.addDurableListener(replayer::wake);
+        sink.onWritable(replayer::wake);
+        replayer.start();
     }
 
     /**
      * Accepts {@code values} for {@code key}, in order; the future completes when every value is
      * durable (in Redis per the ack policy, or fsync'd in the spill log), or exceptionally with
-     * a {@link RelayRejectedException} naming why some value was refused.
+     * a {@link RelayRejectedException} naming why the request was refused (then none of its
+     * values was taken, or — Redis refused it — none was written).
      */
     @Override
     public CompletableFuture<Void> submit(Message.ListOp op, byte[] key, List<byte[]> values) {
@@ -141,36 +140,25 @@ public final class Router implements Intake, Closeable {
                 return CompletableFuture.failedFuture(new RelayRejectedException(
                         RelayRejectedException.Reason.SHUTTING_DOWN, "relay is shutting down", null));
             }
+            List<Pending> request = new ArrayList<>(values.size());
             for (byte[] value : values) {
-                Message m = new Message(instance, nextSequence++, op, key, value);
-                inFlight.incrementAndGet();
-                if (mode == Mode.DIRECT) {
-                    directQueue.add(new Pending(m, ack));
-                } else {
-                    toSpill(new Pending(m, ack));
-                }
+                request.add(new Pending(new Message(instance, nextSequence++, op, key, value), ack));
             }
-            if (mode == Mode.DIRECT && !sending) {
-                sending = true;
-                batch = nextBatch();
+            inFlight.addAndGet(request.size());
+            if (mode == Mode.DIRECT) {
+                directQueue.addAll(request);
+                if (!sending) {
+                    sending = true;
+                    batch = nextBatch();
+                }
+            } else {
+                toSpill(request);
             }
         }
         if (batch != null) {
             send(batch);
         }
         return ack.future;
-    }
-
-    /** A Sentinel failover: try replay now rather than when the breaker's timer says. */
-    public void onFailover(String oldMaster, String newMaster) {
-        if (sink.breaker().getState() == CircuitBreaker.State.OPEN) {
-            try {
-                sink.breaker().transitionToHalfOpenState();
-            } catch (IllegalStateException raced) {
-                // the breaker moved on by itself
-            }
-        }
-        replayWake.release();
     }
 
     public Mode mode() {
@@ -187,6 +175,11 @@ public final class Router implements Intake, Closeable {
     /** Messages accepted and not yet acknowledged or refused. */
     public int inFlight() {
         return inFlight.get();
+    }
+
+    /** Acknowledged messages that Redis refused during replay and that went to the dead-letter list. */
+    public long deadLettered() {
+        return replayer.deadLettered();
     }
 
     /**
@@ -210,23 +203,27 @@ public final class Router implements Intake, Closeable {
                 }
             }
         }
-        stopped = true;
-        replayWake.release();
-        joinQuietly(replayThread);
+        replayer.close();
     }
 
     // ---- direct path ----
 
     /**
      * Takes the next direct batch off the queue, in order: up to {@code sink.maxBatch} messages
-     * and {@code sink.maxBatchBytes} bytes (at least one message). Called with the lock held.
+     * and {@code sink.maxBatchBytes} bytes (at least one request), never splitting a request.
+     * Called with the lock held.
      */
     private List<Pending> nextBatch() {
         List<Pending> batch = new ArrayList<>(Math.min(directQueue.size(), config.maxBatch()));
         long bytes = 0;
-        while (!directQueue.isEmpty() && batch.size() < config.maxBatch()
-                && (batch.isEmpty() || bytes < config.maxBatchBytes())) {
-            Pending p = directQueue.poll();
+        while (!directQueue.isEmpty()) {
+            Pending p = directQueue.peek();
+            boolean sameRequest = !batch.isEmpty() && batch.get(batch.size() - 1).ack == p.ack;
+            if (!batch.isEmpty() && !sameRequest
+                    && (batch.size() >= config.maxBatch() || bytes >= config.maxBatchBytes())) {
+                break;
+            }
+            directQueue.poll();
             bytes += p.message.value().length + p.message.key().length;
             batch.add(p);
         }
@@ -234,7 +231,7 @@ public final class Router implements Intake, Closeable {
     }
 
     /**
-     * Sends one direct batch. Its completion (on a Redisson I/O thread) acknowledges it — or
+     * Sends one direct batch. Its completion (on the sink's I/O thread) acknowledges it — or
      * spills it and everything behind it — and sends the next batch from the same thread, so in
      * steady state a batch leaves as soon as the previous one is acknowledged, without waking
      * any other thread.
@@ -247,7 +244,8 @@ public final class Router implements Intake, Closeable {
             }
             CompletableFuture<WriteResult> written;
             try {
-                written = sink.writeAsync(messages).toCompletableFuture();
+                CompletionStage<WriteResult> stage = sink.writeAsync(messages, false);
+                written = stage.toCompletableFuture();
             } catch (RuntimeException e) { // the sink reports failures in the stage; this is a bug, but spill
                 written = CompletableFuture.failedFuture(e);
             }
@@ -256,7 +254,7 @@ public final class Router implements Intake, Closeable {
                 written.whenComplete((r, error) -> {
                     List<Pending> next;
                     try {
-                        next = settle(sent, error);
+                        next = settle(sent, r, error);
                     } catch (RuntimeException e) {
                         // never leave the router believing a batch is in flight: it would queue forever
                         LOG.error("Settling a direct batch failed; the direct writer carries on", e);
@@ -268,14 +266,15 @@ public final class Router implements Intake, Closeable {
                 });
                 return;
             }
-            // refused or failed at once (breaker open, no connection): settle here, no recursion
+            // refused or failed at once (gate closed, breaker open, no connection): settle here, no recursion
             Throwable error = null;
+            WriteResult result = null;
             try {
-                written.join();
+                result = written.join();
             } catch (CompletionException | CancellationException e) {
                 error = e;
             }
-            batch = settle(batch, error);
+            batch = settle(batch, result, error);
         }
     }
 
@@ -292,16 +291,42 @@ public final class Router implements Intake, Closeable {
     }
 
     /** Acknowledges a written batch or spills a failed one; returns the next batch to send, or null. */
-    private List<Pending> settle(List<Pending> batch, Throwable error) {
-        if (error == null) {
-            directMessages.mark(batch.size());
-            for (Pending p : batch) {
-                inFlight.decrementAndGet();
-                p.ack.done();
-            }
-        } else {
+    private List<Pending> settle(List<Pending> batch, WriteResult result, Throwable error) {
+        if (error != null) {
             spillAfterFailure(batch, error instanceof CompletionException && error.getCause() != null
                     ? error.getCause() : error);
+            return nextOrIdle();
+        }
+        WriteResult.Refusal refusal = result.refusal();
+        int written = 0;
+        List<Pending> notSent = new ArrayList<>();
+        for (Pending p : batch) {
+            if (refusal == null || p.message.sequence() < refusal.firstSequence()) {
+                written++;
+                inFlight.decrementAndGet();
+                p.ack.done();
+            } else if (refusal.covers(p.message.instance(), p.message.sequence())) {
+                inFlight.decrementAndGet();
+                refusedByRedis.mark();
+                p.ack.fail(new RelayRejectedException(RelayRejectedException.Reason.REDIS_REFUSED, refusal.error(),
+                        null));
+            } else {
+                notSent.add(p);
+            }
+        }
+        directMessages.mark(written);
+        if (refusal != null) {
+            LOG.info("Redis refused {} message(s) for key '{}' ({}); the producer is told, the rest go on",
+                    refusal.count(), batch.stream().filter(p -> refusal.covers(p.message.instance(),
+                            p.message.sequence())).findFirst().map(p -> p.message.keyString()).orElse("?"),
+                    refusal.error());
+        }
+        if (!notSent.isEmpty()) {
+            synchronized (lock) { // they go out next, ahead of what queued behind them
+                for (int i = notSent.size() - 1; i >= 0; i--) {
+                    directQueue.addFirst(notSent.get(i));
+                }
+            }
         }
         return nextOrIdle();
     }
@@ -312,26 +337,48 @@ public final class Router implements Intake, Closeable {
             if (mode == Mode.DIRECT) {
                 mode = Mode.SPILL;
                 spillEpisodes.inc();
-                spillStartedNanos = System.nanoTime();
-                LOG.warn("Redis write failed ({}); spilling from sequence {} on",
-                        cause instanceof CallNotPermittedException ? "circuit breaker open" : cause.toString(),
+                spillStartedNanos = nanoClock.getAsLong();
+                LOG.warn("Redis write not confirmed ({}); spilling from sequence {} on",
+                        cause instanceof CallNotPermittedException ? "circuit breaker open" : cause.getMessage(),
                         batch.get(0).message.sequence());
             }
-            for (Pending p : batch) {
-                toSpill(p);
-            }
-            Pending p;
-            while ((p = directQueue.poll()) != null) {
-                toSpill(p);
+            List<Pending> all = new ArrayList<>(batch.size() + directQueue.size());
+            all.addAll(batch);
+            all.addAll(directQueue);
+            directQueue.clear();
+            int from = 0;
+            while (from < all.size()) { // one append per request
+                int to = from + 1;
+                while (to < all.size() && all.get(to).ack == all.get(from).ack) {
+                    to++;
+                }
+                toSpill(all.subList(from, to));
+                from = to;
             }
         }
-        replayWake.release();
+        replayer.wake();
     }
 
-    /** Called with the lock held, so spill order is arrival order. */
-    private void toSpill(Pending p) {
+    /** Appends one request's messages to the spill, all or none. Called with the lock held, so spill order is arrival order. */
+    private void toSpill(List<Pending> request) {
+        List<Message> messages = new ArrayList<>(request.size());
+        for (Pending p : request) {
+            messages.add(p.message);
+        }
+        List<CompletableFuture<Long>> appended;
         try {
-            spill.append(p.message).whenComplete((index, error) -> {
+            appended = spill.appendAll(messages);
+        } catch (SpillFullException e) {
+            refuse(request, RelayRejectedException.Reason.SPILL_FULL, e);
+            return;
+        } catch (SpillException e) {
+            refuse(request, RelayRejectedException.Reason.SPILL_FAILED, e);
+            return;
+        }
+        spilledMessages.mark(request.size());
+        for (int i = 0; i < request.size(); i++) {
+            Pending p = request.get(i);
+            appended.get(i).whenComplete((index, error) -> {
                 inFlight.decrementAndGet();
                 if (error == null) {
                     p.ack.done();
@@ -341,67 +388,16 @@ public final class Router implements Intake, Closeable {
                             error.getMessage(), error));
                 }
             });
-            spilledMessages.mark();
-        } catch (SpillFullException e) {
-            inFlight.decrementAndGet();
-            rejected.mark();
-            p.ack.fail(new RelayRejectedException(RelayRejectedException.Reason.SPILL_FULL, e.getMessage(), e));
-        } catch (SpillException e) {
-            inFlight.decrementAndGet();
-            rejected.mark();
-            p.ack.fail(new RelayRejectedException(RelayRejectedException.Reason.SPILL_FAILED, e.getMessage(), e));
         }
     }
 
-    // ---- replay ----
-
-    private void replayLoop() {
-        List<Message> messages = new ArrayList<>(config.maxBatch());
-        while (!stopped) {
-            try {
-                if (mode() != Mode.SPILL || !sink.permitsCalls()) {
-                    awaitWake(100);
-                    continue;
-                }
-                List<SpilledMessage> batch = spill.cursor().read(config.maxBatch(), config.maxBatchBytes());
-                if (batch.isEmpty()) {
-                    if (!switchToDirectIfDrained()) {
-                        awaitWake(50);
-                    }
-                    continue;
-                }
-                messages.clear();
-                for (SpilledMessage s : batch) {
-                    messages.add(s.message());
-                }
-                WriteResult r;
-                try {
-                    r = sink.write(messages);
-                } catch (RuntimeException e) {
-                    spill.cursor().rewind();
-                    if (!(e instanceof CallNotPermittedException)) {
-                        LOG.debug("Replay write failed (breaker {}, {} calls, {}% failed): {}",
-                                sink.breaker().getState(), sink.breaker().getMetrics().getNumberOfBufferedCalls(),
-                                sink.breaker().getMetrics().getFailureRate(), e.toString());
-                        awaitWake(20);
-                    }
-                    continue;
-                }
-                spill.cursor().commit(batch.get(batch.size() - 1).index() + 1);
-                replayedMessages.mark(batch.size());
-                replayDeduped.mark(r.skipped());
-            } catch (IOException | RuntimeException e) {
-                LOG.error("Replay failed; retrying", e);
-                try {
-                    spill.cursor().rewind();
-                } catch (IOException ignored) {
-                    // the next read reports it again
-                }
-                awaitWake(1000);
-            }
-        }
+    private void refuse(List<Pending> request, RelayRejectedException.Reason reason, RuntimeException e) {
+        inFlight.addAndGet(-request.size());
+        rejected.mark(request.size());
+        request.get(0).ack.fail(new RelayRejectedException(reason, e.getMessage(), e));
     }
 
+    /** Called by the replayer when it finds the spill empty: back to direct writes if nothing came in since. */
     private boolean switchToDirectIfDrained() {
         synchronized (lock) {
             if (mode != Mode.SPILL || spill.pendingMessages() != 0) {
@@ -410,27 +406,8 @@ public final class Router implements Intake, Closeable {
             mode = Mode.DIRECT;
         }
         LOG.info("Spill drained in {} ms; writing directly again",
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - spillStartedNanos));
+                TimeUnit.NANOSECONDS.toMillis(nanoClock.getAsLong() - spillStartedNanos));
         return true;
-    }
-
-    private void awaitWake(long millis) {
-        try {
-            if (replayWake.tryAcquire(millis, TimeUnit.MILLISECONDS)) {
-                replayWake.drainPermits();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            stopped = true;
-        }
-    }
-
-    private static void joinQuietly(Thread t) {
-        try {
-            t.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     private record Pending(Message message, Ack ack) {}

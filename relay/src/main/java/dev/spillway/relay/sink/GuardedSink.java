@@ -11,6 +11,7 @@ import io.github.resilience4j.retry.Retry;
 import io.github.resilience4j.retry.RetryConfig;
 import java.io.Closeable;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
@@ -45,13 +46,26 @@ import org.slf4j.LoggerFactory;
  *     breaker, so it cannot see one).</li>
  * </ul>
  *
+ * <p>Outside both, the {@link WriteGate}: a batch is sent only while the gate is open, each retry
+ * only while it is still open on the same epoch, and a reply counts only if the epoch did not
+ * change meanwhile ({@link WriteGateException} otherwise, which the breaker ignores). When the
+ * gate opens on a (new) master, an open breaker goes half-open at once, so the spill replays as
+ * soon as the Sentinels agree rather than on the breaker's timer.
+ *
  * <p>Thread-safe.
  */
-public final class GuardedSink implements Closeable {
+public final class GuardedSink implements Sink, Closeable {
 
     private static final Logger LOG = LoggerFactory.getLogger(GuardedSink.class);
 
-    private final RedisSink sink;
+    /** What sends a batch to Redis: {@link RedisSink}, or a fake in tests. */
+    interface Writer {
+        CompletionStage<WriteResult> writeAsync(List<Message> batch, WriteGate.State gate, boolean replay);
+    }
+
+    private final Writer sink;
+    private final RedisSink redis;
+    private final WriteGate gate;
     private final CircuitBreaker breaker;
     private final Retry retry;
     private final Meter retries;
@@ -61,8 +75,14 @@ public final class GuardedSink implements Closeable {
         return t;
     });
 
-    public GuardedSink(RedisSink sink, SinkConfig config, MetricRegistry metrics) {
+    public GuardedSink(RedisSink sink, WriteGate gate, SinkConfig config, MetricRegistry metrics) {
+        this(sink::writeAsync, sink, gate, config, metrics);
+    }
+
+    GuardedSink(Writer sink, RedisSink redis, WriteGate gate, SinkConfig config, MetricRegistry metrics) {
         this.sink = sink;
+        this.redis = redis;
+        this.gate = gate;
         this.breaker = CircuitBreaker.of("redis", CircuitBreakerConfig.custom()
                 .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.TIME_BASED)
                 .slidingWindowSize((int) config.breakerWindow().toSeconds())
@@ -74,6 +94,7 @@ public final class GuardedSink implements Closeable {
                 .permittedNumberOfCallsInHalfOpenState(1)
                 .maxWaitDurationInHalfOpenState(config.breakerMaxHalfOpen())
                 .automaticTransitionFromOpenToHalfOpenEnabled(true)
+                .ignoreExceptions(WriteGateException.class)
                 .build());
         this.retry = Retry.of("redis", RetryConfig.custom()
                 .maxAttempts(config.retryAttempts())
@@ -82,6 +103,15 @@ public final class GuardedSink implements Closeable {
                 .failAfterMaxAttempts(false)
                 .build());
         this.retries = metrics.meter(MetricRegistry.name(GuardedSink.class, "retries"));
+        gate.addListener(state -> {
+            if (state.open() && breaker.getState() == CircuitBreaker.State.OPEN) {
+                try {
+                    breaker.transitionToHalfOpenState();
+                } catch (IllegalStateException raced) {
+                    // the breaker moved on by itself
+                }
+            }
+        });
         retry.getEventPublisher().onRetry(e -> retries.mark());
         breaker.getEventPublisher().onStateTransition(e -> LOG.warn("Redis circuit breaker {}",
                 e.getStateTransition()));
@@ -104,28 +134,75 @@ public final class GuardedSink implements Closeable {
     }
 
     /**
-     * Writes the batch through breaker and retry, and waits for the outcome.
+     * Writes the batch through gate, breaker and retry, and waits for the outcome.
      *
      * @throws CallNotPermittedException when the breaker is open (nothing was sent)
+     * @throws WriteGateException when the gate was closed (nothing sent) or changed (outcome unknown)
      * @throws RuntimeException when the outcome is unknown (the batch may have landed)
      */
-    public WriteResult write(List<Message> batch) {
+    public WriteResult write(List<Message> batch, boolean replay) {
         try {
-            return writeAsync(batch).toCompletableFuture().join();
+            return writeAsync(batch, replay).toCompletableFuture().join();
         } catch (CompletionException e) {
             throw e.getCause() instanceof RuntimeException r ? r : e;
         }
     }
 
     /**
-     * Writes the batch through breaker and retry without waiting. The stage fails with
-     * {@link CallNotPermittedException} when the breaker is open (nothing was sent), with
-     * another exception when the outcome is unknown (the batch may have landed). It completes
-     * on a Redisson I/O thread or the retry timer, so what runs after it must not block.
+     * Writes the batch through gate, breaker and retry without waiting; see {@link Sink#writeAsync}.
+     * It completes on a Redisson I/O thread or the retry timer, so what runs after it must not block.
      */
-    public CompletionStage<WriteResult> writeAsync(List<Message> batch) {
-        return CircuitBreaker.decorateCompletionStage(breaker,
-                Retry.decorateCompletionStage(retry, retryTimer, () -> sink.writeAsync(batch))).get();
+    @Override
+    public CompletionStage<WriteResult> writeAsync(List<Message> batch, boolean replay) {
+        WriteGate.State at = gate.state();
+        if (!at.open()) {
+            return CompletableFuture.failedFuture(new WriteGateException("write gate closed: " + at.reason(), false));
+        }
+        return CircuitBreaker.decorateCompletionStage(breaker, Retry.decorateCompletionStage(retry, retryTimer, () -> {
+            if (!gate.stillOpen(at.epoch())) { // a retry after the gate moved: do not send
+                return CompletableFuture.failedFuture(new WriteGateException("write gate changed before a retry: "
+                        + gate.state().reason(), true));
+            }
+            return sink.writeAsync(batch, at, replay);
+        })).get().thenApply(result -> {
+            if (!gate.stillOpen(at.epoch())) {
+                throw new WriteGateException("write gate changed while the batch was in flight ("
+                        + gate.state().reason() + "): outcome unknown", true);
+            }
+            return result;
+        });
+    }
+
+    @Override
+    public void onWritable(Runnable listener) {
+        gate.addListener(state -> {
+            if (state.open()) {
+                listener.run();
+            }
+        });
+        breaker.getEventPublisher().onStateTransition(e -> {
+            if (e.getStateTransition().getToState() != CircuitBreaker.State.OPEN) {
+                listener.run();
+            }
+        });
+    }
+
+    @Override
+    public String blockedReason() {
+        WriteGate.State g = gate.state();
+        if (!g.open()) {
+            return "write gate closed: " + g.reason();
+        }
+        return permitsCalls() ? "" : "circuit breaker " + breaker.getState();
+    }
+
+    public WriteGate gate() {
+        return gate;
+    }
+
+    /** The Redis sink behind the guards (null in tests of the guards alone). */
+    public RedisSink redis() {
+        return redis;
     }
 
     /** Stops the retry timer; writes waiting for a retry fail. */
@@ -138,9 +215,10 @@ public final class GuardedSink implements Closeable {
         return breaker;
     }
 
-    /** True when the breaker would let a call through now. */
+    /** True when the gate is open and the breaker would let a call through now. */
+    @Override
     public boolean permitsCalls() {
-        return breaker.getState() != CircuitBreaker.State.OPEN
+        return gate.state().open() && breaker.getState() != CircuitBreaker.State.OPEN
                 && breaker.getState() != CircuitBreaker.State.FORCED_OPEN;
     }
 
@@ -156,7 +234,8 @@ public final class GuardedSink implements Closeable {
                 return true;
             }
             return e instanceof RedisException && e.getMessage() != null
-                    && (e.getMessage().startsWith("LOADING") || e.getMessage().contains("Connection refused")
+                    && (e.getMessage().startsWith("LOADING") || e.getMessage().startsWith("SPILLWAY-FENCE")
+                    || e.getMessage().contains("Connection refused")
                     || e.getMessage().contains("closed"));
         };
     }

@@ -51,60 +51,120 @@ import org.redisson.client.codec.ByteArrayCodec;
 public final class RedisSink {
 
     /**
-     * KEYS[1] the incarnation's high-water mark; ARGV[1] its TTL in seconds; ARGV[2] the number of
-     * runs; then per run: op, key, count n, first sequence, and n values. A run is a stretch of
-     * messages for one key and op with consecutive sequences, so the already-applied ones are a
-     * prefix of it, and the rest go out in one RPUSH/LPUSH (in chunks, below Lua's stack limit).
+     * KEYS[1] the incarnation's high-water mark, KEYS[2] the dead-letter list. ARGV[1] the mark's
+     * TTL in seconds; ARGV[2] the run id of the master the Sentinels name ('' = no check);
+     * ARGV[3] 'd' for direct writes (not yet acknowledged: a refused run stops the script and is
+     * reported) or 'r' for replay (acknowledged: a refused run goes to the dead-letter list);
+     * ARGV[4] the relay's name for dead-letter entries; ARGV[5] the number of runs; then per run:
+     * op, key, count n, first sequence, and n values. A run is a stretch of messages for one key
+     * and op with consecutive sequences, so the already-applied ones are a prefix of it, and the
+     * rest go out in one RPUSH/LPUSH (in chunks, below Lua's stack limit).
+     *
+     * <p>The mark always equals the last sequence applied (or dead-lettered): every write is a
+     * {@code pcall}, and on an error the mark is stored for what was done before the error is
+     * returned, so a replay of the batch never pushes a message twice. (Redis 7 does not refuse
+     * later writes of a script for OOM once its first write has succeeded.) The key's type is
+     * checked before each run is pushed: a list push to a key holding another type is refused
+     * by Redis, and a retry cannot change that.
      */
     static final String SCRIPT = """
+            local function fail(hw, err)
+              redis.pcall('SET', KEYS[1], hw, 'EX', ARGV[1])
+              return redis.error_reply(err)
+            end
+            if ARGV[2] ~= '' then
+              local id = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+              if id ~= ARGV[2] then
+                return redis.error_reply('SPILLWAY-FENCE this node (run id ' .. tostring(id)
+                  .. ') is not the master the Sentinels name (run id ' .. ARGV[2] .. ')')
+              end
+            end
             local hw = tonumber(redis.call('GET', KEYS[1]) or '-1')
-            local applied, skipped = 0, 0
-            local i = 3
-            for _ = 1, tonumber(ARGV[2]) do
+            local applied, skipped, dead = 0, 0, 0
+            local i = 6
+            for _ = 1, tonumber(ARGV[5]) do
               local op, key, n, first = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
               local skip = math.min(n, math.max(0, hw - first + 1))
               local from, to = i + 4 + skip, i + 3 + n
-              while from <= to do
-                local last = math.min(to, from + 999)
-                redis.call(op, key, unpack(ARGV, from, last))
-                from = last + 1
+              if from <= to then
+                local t = redis.pcall('TYPE', key)
+                t = type(t) == 'table' and t['ok'] or 'none'
+                if t ~= 'none' and t ~= 'list' then
+                  local err = 'WRONGTYPE Operation against a key holding the wrong kind of value'
+                  if ARGV[3] == 'd' then
+                    redis.pcall('SET', KEYS[1], hw, 'EX', ARGV[1])
+                    return {applied, skipped, dead, first + skip, n - skip, err}
+                  end
+                  local now = redis.call('TIME')
+                  local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+                  for k = from, to do
+                    local entry = cjson.encode({key = key, op = op, value = ARGV[k], error = err,
+                      relay = ARGV[4], sequence = first + k - (i + 4), time = ms})
+                    local r = redis.pcall('RPUSH', KEYS[2], entry)
+                    if type(r) == 'table' and r['err'] then
+                      return fail(hw, 'dead-letter list ' .. KEYS[2] .. ': ' .. r['err'])
+                    end
+                    hw = first + k - (i + 4)
+                    dead = dead + 1
+                  end
+                else
+                  while from <= to do
+                    local last = math.min(to, from + 999)
+                    local r = redis.pcall(op, key, unpack(ARGV, from, last))
+                    if type(r) == 'table' and r['err'] then
+                      return fail(hw, r['err'])
+                    end
+                    applied = applied + last - from + 1
+                    hw = first + last - (i + 4)
+                    from = last + 1
+                  end
+                end
               end
-              applied, skipped = applied + n - skip, skipped + skip
+              skipped = skipped + skip
               hw = math.max(hw, first + n - 1)
               i = i + 4 + n
             end
             redis.call('SET', KEYS[1], hw, 'EX', ARGV[1])
-            return {applied, skipped}
+            return {applied, skipped, dead}
             """;
 
     private static final byte[] RPUSH = "RPUSH".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] LPUSH = "LPUSH".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] DIRECT = {'d'};
+    private static final byte[] REPLAY = {'r'};
 
     private final RedisConnector redis;
     private final SinkConfig config;
-    private final BatchOptions batchOptions;
+    private final BatchOptions noWait;
     private final byte[] ttlSeconds;
+    private final byte[] relayName;
     private final Timer writeTimer;
     private final Histogram batchSize;
     private final Meter applied;
     private final Meter deduped;
+    private final Meter deadLettered;
+    private final Meter refused;
 
     public RedisSink(RedisConnector redis, SinkConfig config, MetricRegistry metrics) {
+        this(redis, config, metrics, "relay");
+    }
+
+    /** @param relayName names this relay in dead-letter entries */
+    public RedisSink(RedisConnector redis, SinkConfig config, MetricRegistry metrics, String relayName) {
         this.redis = redis;
         this.config = config;
-        BatchOptions options = BatchOptions.defaults()
+        this.noWait = BatchOptions.defaults()
                 .executionMode(BatchOptions.ExecutionMode.IN_MEMORY)
                 .retryAttempts(0) // retries are resilience4j's, inside the breaker
                 .responseTimeout(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
-        if (config.minReplicas() > 0) {
-            options = options.sync(config.minReplicas(), config.waitTimeout());
-        }
-        this.batchOptions = options;
         this.ttlSeconds = ascii(config.dedupeTtl().toSeconds());
+        this.relayName = relayName.getBytes(StandardCharsets.UTF_8);
         this.writeTimer = metrics.timer(MetricRegistry.name(RedisSink.class, "write"));
         this.batchSize = metrics.histogram(MetricRegistry.name(RedisSink.class, "batch-size"));
         this.applied = metrics.meter(MetricRegistry.name(RedisSink.class, "applied"));
         this.deduped = metrics.meter(MetricRegistry.name(RedisSink.class, "deduped"));
+        this.deadLettered = metrics.meter("spillway.dead-letter.messages");
+        this.refused = metrics.meter("spillway.redis.refused-messages");
     }
 
     /** The key holding the high-water mark of one relay incarnation. */
@@ -112,13 +172,20 @@ public final class RedisSink {
         return config.dedupeKeyPrefix() + Long.toHexString(instance);
     }
 
+    /** Messages put on the dead-letter list since start. */
+    public long deadLettered() {
+        return deadLettered.getCount();
+    }
+
     /**
      * Writes {@code batch} (in order) and returns once the master applied it and the ack policy
      * holds; throws otherwise, in which case the batch may or may not have been applied.
+     * Without a gate: no run-id check, WAIT for {@code minReplicas} (all = 1 here). For tests
+     * and tools.
      */
-    public WriteResult write(List<Message> batch) {
+    public WriteResult write(List<Message> batch, boolean replay) {
         try {
-            return writeAsync(batch).toCompletableFuture().join();
+            return writeAsync(batch, null, replay).toCompletableFuture().join();
         } catch (CompletionException e) {
             throw e.getCause() instanceof RuntimeException r ? r : e;
         }
@@ -128,16 +195,26 @@ public final class RedisSink {
      * Sends {@code batch} (in order) without waiting: the stage completes once the master applied
      * it and the ack policy holds, or exceptionally, in which case the batch may or may not have
      * been applied. It completes on a Redisson I/O thread, so what runs after it must not block.
+     *
+     * @param gate the write gate's state at send: the script checks that the node it runs on has
+     *     the run id the Sentinels name, and {@code minReplicas: all} waits for the replicas
+     *     they list as healthy; null for no check (tests)
+     * @param replay true for acknowledged messages from the spill (a message Redis refuses goes
+     *     to the dead-letter list), false for direct writes (it is reported in the result, and
+     *     the messages behind it in the batch are not sent)
      */
-    public CompletionStage<WriteResult> writeAsync(List<Message> batch) {
+    public CompletionStage<WriteResult> writeAsync(List<Message> batch, WriteGate.State gate, boolean replay) {
         if (batch.isEmpty()) {
             return CompletableFuture.completedFuture(new WriteResult(0, 0));
         }
         long start = System.nanoTime();
-        List<RFuture<List<Number>>> runs = new ArrayList<>();
+        int replicas = config.waitsForReplicas() ? config.replicasToWaitFor(gate == null ? 0 : gate.replicas()) : 0;
+        byte[] runId = gate == null ? new byte[0] : gate.runId().getBytes(StandardCharsets.US_ASCII);
+        List<RFuture<List<Object>>> scripts = new ArrayList<>();
+        List<Long> instances = new ArrayList<>();
         RFuture<BatchResult<?>> sent;
         try {
-            RBatch rb = redis.client().createBatch(batchOptions);
+            RBatch rb = redis.client().createBatch(replicas > 0 ? noWait.sync(replicas, config.waitTimeout()) : noWait);
             int from = 0;
             while (from < batch.size()) {
                 long instance = batch.get(from).instance();
@@ -145,8 +222,10 @@ public final class RedisSink {
                 while (to < batch.size() && batch.get(to).instance() == instance) {
                     to++;
                 }
-                runs.add(rb.getScript(ByteArrayCodec.INSTANCE).evalAsync(RScript.Mode.READ_WRITE, SCRIPT,
-                        RScript.ReturnType.LIST, List.of(highWaterKey(instance)), scriptArgs(batch, from, to)));
+                instances.add(instance);
+                scripts.add(rb.getScript(ByteArrayCodec.INSTANCE).evalAsync(RScript.Mode.READ_WRITE, SCRIPT,
+                        RScript.ReturnType.LIST, List.of(highWaterKey(instance), config.deadLetterKey()),
+                        scriptArgs(batch, from, to, runId, replay)));
                 from = to;
             }
             sent = rb.executeAsync();
@@ -154,28 +233,40 @@ public final class RedisSink {
             return CompletableFuture.failedFuture(e);
         }
         return sent.thenApply(result -> {
-            if (config.minReplicas() > 0 && result.getSyncedSlaves() < config.minReplicas()) {
-                throw new ReplicationShortfallException(result.getSyncedSlaves(), config.minReplicas());
+            if (replicas > 0 && result.getSyncedSlaves() < replicas) {
+                throw new ReplicationShortfallException(result.getSyncedSlaves(), replicas);
             }
             int pushed = 0;
             int skipped = 0;
-            for (RFuture<List<Number>> run : runs) {
-                List<Number> counts = run.toCompletableFuture().join(); // done: the batch is
-                pushed += counts.get(0).intValue();
-                skipped += counts.get(1).intValue();
+            int dead = 0;
+            WriteResult.Refusal refusal = null;
+            for (int k = 0; k < scripts.size(); k++) {
+                List<Object> r = scripts.get(k).toCompletableFuture().join(); // done: the batch is
+                pushed += ((Number) r.get(0)).intValue();
+                skipped += ((Number) r.get(1)).intValue();
+                dead += ((Number) r.get(2)).intValue();
+                if (r.size() >= 6 && refusal == null) {
+                    refusal = new WriteResult.Refusal(instances.get(k), ((Number) r.get(3)).longValue(),
+                            ((Number) r.get(4)).intValue(), new String((byte[]) r.get(5), StandardCharsets.UTF_8));
+                    refused.mark(refusal.count());
+                }
             }
             writeTimer.update(System.nanoTime() - start, TimeUnit.NANOSECONDS);
             batchSize.update(batch.size());
             applied.mark(pushed);
             deduped.mark(skipped);
-            return new WriteResult(pushed, skipped);
+            deadLettered.mark(dead);
+            return new WriteResult(pushed, skipped, dead, refusal);
         });
     }
 
-    /** The script's arguments for {@code batch[from, to)}, all of one incarnation: TTL, run count, runs. */
-    private Object[] scriptArgs(List<Message> batch, int from, int to) {
-        List<Object> args = new ArrayList<>(2 + 5 * (to - from));
+    /** The script's arguments for {@code batch[from, to)}, all of one incarnation; see {@link #SCRIPT}. */
+    private Object[] scriptArgs(List<Message> batch, int from, int to, byte[] runId, boolean replay) {
+        List<Object> args = new ArrayList<>(5 + 5 * (to - from));
         args.add(ttlSeconds);
+        args.add(runId);
+        args.add(replay ? REPLAY : DIRECT);
+        args.add(relayName);
         args.add(null); // the number of runs, filled in below
         int runCount = 0;
         int r = from;
@@ -196,7 +287,7 @@ public final class RedisSink {
             runCount++;
             r = e;
         }
-        args.set(1, ascii(runCount));
+        args.set(4, ascii(runCount));
         return args.toArray();
     }
 

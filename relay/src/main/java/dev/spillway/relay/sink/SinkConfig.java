@@ -13,7 +13,12 @@ public final class SinkConfig {
     public static final String DEFAULT_MASTER_NAME = "mymaster";
     public static final List<String> DEFAULT_SENTINELS =
             List.of("127.0.0.1:26379", "127.0.0.1:26380", "127.0.0.1:26381");
-    public static final int DEFAULT_MIN_REPLICAS = 1;
+    /** {@code sink.minReplicas: all}: WAIT for every healthy replica the Sentinels list (at least one). */
+    public static final int ALL_REPLICAS = -1;
+    public static final int DEFAULT_MIN_REPLICAS = ALL_REPLICAS;
+    public static final String DEFAULT_DEAD_LETTER_KEY = "spillway:dead-letter";
+    public static final Duration DEFAULT_SENTINEL_HEARTBEAT = Duration.ofMillis(100);
+    public static final Duration DEFAULT_SENTINEL_TIMEOUT = Duration.ofMillis(500);
     public static final Duration DEFAULT_WAIT_TIMEOUT = Duration.ofMillis(500);
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMillis(1000);
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofMillis(1000);
@@ -34,6 +39,9 @@ public final class SinkConfig {
     private final String password;
     private final String sentinelPassword;
     private final int minReplicas;
+    private final String deadLetterKey;
+    private final Duration sentinelHeartbeat;
+    private final Duration sentinelTimeout;
     private final Duration waitTimeout;
     private final Duration timeout;
     private final Duration connectTimeout;
@@ -55,6 +63,9 @@ public final class SinkConfig {
         password = b.password;
         sentinelPassword = b.sentinelPassword;
         minReplicas = b.minReplicas;
+        deadLetterKey = b.deadLetterKey;
+        sentinelHeartbeat = b.sentinelHeartbeat;
+        sentinelTimeout = b.sentinelTimeout;
         waitTimeout = b.waitTimeout;
         timeout = b.timeout;
         connectTimeout = b.connectTimeout;
@@ -74,7 +85,12 @@ public final class SinkConfig {
         for (String s : sentinels) {
             check(s.matches("[^:\\s]+:\\d{1,5}"), "sink.sentinels", s, "host:port");
         }
-        check(minReplicas >= 0, "sink.minReplicas", minReplicas, ">= 0");
+        check(minReplicas >= 0 || minReplicas == ALL_REPLICAS, "sink.minReplicas", minReplicas, ">= 0 or 'all'");
+        check(deadLetterKey != null && !deadLetterKey.isEmpty(), "sink.deadLetterKey", deadLetterKey,
+                "a non-empty key");
+        check(positive(sentinelHeartbeat), "sink.sentinelHeartbeat", sentinelHeartbeat, "> 0");
+        check(positive(sentinelTimeout) && sentinelTimeout.compareTo(sentinelHeartbeat) > 0, "sink.sentinelTimeout",
+                sentinelTimeout, "> sink.sentinelHeartbeat");
         check(positive(waitTimeout), "sink.waitTimeout", waitTimeout, "> 0");
         check(positive(timeout), "sink.timeout", timeout, "> 0");
         check(positive(connectTimeout), "sink.connectTimeout", connectTimeout, "> 0");
@@ -126,9 +142,45 @@ public final class SinkConfig {
         return sentinelPassword;
     }
 
-    /** Replicas that must confirm a batch (WAIT) before it counts as written; 0 = master only. */
+    /**
+     * Replicas that must confirm a batch (WAIT) before it counts as written; 0 = master only;
+     * {@link #ALL_REPLICAS} = every replica the Sentinels list as healthy (at least one).
+     */
     public int minReplicas() {
         return minReplicas;
+    }
+
+    /** True when some replica must confirm every batch ({@code minReplicas} is N > 0 or all). */
+    public boolean waitsForReplicas() {
+        return minReplicas != 0;
+    }
+
+    /** The replicas to WAIT for when the Sentinels list {@code healthyReplicas} healthy ones. */
+    public int replicasToWaitFor(int healthyReplicas) {
+        return minReplicas == ALL_REPLICAS ? Math.max(1, healthyReplicas) : minReplicas;
+    }
+
+    /** {@code minReplicas} as written in the configuration: a number or {@code all}. */
+    public String minReplicasText() {
+        return minReplicas == ALL_REPLICAS ? "all" : Integer.toString(minReplicas);
+    }
+
+    /**
+     * The list where replay puts acknowledged messages that Redis can never take (their key
+     * holds another type), one JSON entry each.
+     */
+    public String deadLetterKey() {
+        return deadLetterKey;
+    }
+
+    /** How often each Sentinel is pinged and polled for its view of the master. */
+    public Duration sentinelHeartbeat() {
+        return sentinelHeartbeat;
+    }
+
+    /** A Sentinel silent for longer no longer counts towards the majority the write gate needs. */
+    public Duration sentinelTimeout() {
+        return sentinelTimeout;
     }
 
     public Duration waitTimeout() {
@@ -191,7 +243,7 @@ public final class SinkConfig {
 
     /** A call slower than this counts as slow: just above the longest a healthy call may take. */
     public Duration slowCallThreshold() {
-        return timeout.plus(minReplicas > 0 ? waitTimeout : Duration.ZERO).plusMillis(50);
+        return timeout.plus(waitsForReplicas() ? waitTimeout : Duration.ZERO).plusMillis(50);
     }
 
     public static final class Builder {
@@ -200,6 +252,9 @@ public final class SinkConfig {
         private String password;
         private String sentinelPassword;
         private int minReplicas = DEFAULT_MIN_REPLICAS;
+        private String deadLetterKey = DEFAULT_DEAD_LETTER_KEY;
+        private Duration sentinelHeartbeat = DEFAULT_SENTINEL_HEARTBEAT;
+        private Duration sentinelTimeout = DEFAULT_SENTINEL_TIMEOUT;
         private Duration waitTimeout = DEFAULT_WAIT_TIMEOUT;
         private Duration timeout = DEFAULT_TIMEOUT;
         private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
@@ -222,6 +277,9 @@ public final class SinkConfig {
         public Builder password(String v) { password = v; return this; }
         public Builder sentinelPassword(String v) { sentinelPassword = v; return this; }
         public Builder minReplicas(int v) { minReplicas = v; return this; }
+        public Builder deadLetterKey(String v) { deadLetterKey = v; return this; }
+        public Builder sentinelHeartbeat(Duration v) { sentinelHeartbeat = v; return this; }
+        public Builder sentinelTimeout(Duration v) { sentinelTimeout = v; return this; }
         public Builder waitTimeout(Duration v) { waitTimeout = v; return this; }
         public Builder timeout(Duration v) { timeout = v; return this; }
         public Builder connectTimeout(Duration v) { connectTimeout = v; return this; }

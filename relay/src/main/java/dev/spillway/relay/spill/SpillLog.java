@@ -7,6 +7,7 @@ import dev.spillway.relay.Message;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -135,12 +136,29 @@ public final class SpillLog implements Closeable {
      * @throws SpillException at once when the log is closed or unusable after an I/O failure
      */
     public CompletableFuture<Long> append(Message message) {
-        int size = RecordCodec.encodedSize(message);
-        if (size > config.maxRecordBytes() || message.key().length > RecordCodec.MAX_KEY_BYTES) {
-            throw new SpillException("message of " + size + " bytes (key " + message.key().length
-                    + ") exceeds the spill record limit of " + config.maxRecordBytes() + " bytes (key 65535)");
+        return appendAll(List.of(message)).get(0);
+    }
+
+    /**
+     * Queues {@code messages} as one request: either every one is queued, in order, or none is
+     * (a request is never half spilled when the log fills). Each future completes as in
+     * {@link #append}.
+     *
+     * @throws SpillFullException at once when the messages together do not fit under {@code maxBytes}
+     * @throws SpillException at once when one is too large, or the log is closed or unusable
+     */
+    public List<CompletableFuture<Long>> appendAll(List<Message> messages) {
+        List<GroupCommitWriter.Pending> pending = new ArrayList<>(messages.size());
+        long total = 0;
+        for (Message message : messages) {
+            int size = RecordCodec.encodedSize(message);
+            if (size > config.maxRecordBytes() || message.key().length > RecordCodec.MAX_KEY_BYTES) {
+                throw new SpillException("message of " + size + " bytes (key " + message.key().length
+                        + ") exceeds the spill record limit of " + config.maxRecordBytes() + " bytes (key 65535)");
+            }
+            pending.add(new GroupCommitWriter.Pending(message, size));
+            total += size;
         }
-        GroupCommitWriter.Pending p = new GroupCommitWriter.Pending(message, size);
         synchronized (accountLock) {
             if (failure != null) {
                 throw new SpillException("spill log unusable after I/O failure: " + failure, failure);
@@ -148,16 +166,22 @@ public final class SpillLog implements Closeable {
             if (closed) {
                 throw new SpillException("spill log closed");
             }
-            if (pendingBytes + size > config.maxBytes()) {
+            if (pendingBytes + total > config.maxBytes()) {
                 fullRejects.mark();
-                throw new SpillFullException(config.maxBytes(), pendingBytes, size);
+                throw new SpillFullException(config.maxBytes(), pendingBytes, (int) Math.min(Integer.MAX_VALUE, total));
             }
-            pendingBytes += size;
-            pendingMessages++;
-            writer.enqueue(p);
+            pendingBytes += total;
+            pendingMessages += pending.size();
+            for (GroupCommitWriter.Pending p : pending) {
+                writer.enqueue(p);
+            }
         }
-        appends.mark();
-        return p.future;
+        appends.mark(pending.size());
+        List<CompletableFuture<Long>> futures = new ArrayList<>(pending.size());
+        for (GroupCommitWriter.Pending p : pending) {
+            futures.add(p.future);
+        }
+        return futures;
     }
 
     public ReplayCursor cursor() {

@@ -32,14 +32,16 @@ class GuardedSinkTest {
                 .retryWait(Duration.ofMillis(1)).build();
         MetricRegistry metrics = new MetricRegistry();
         try (RedisConnector connector = new RedisConnector(cfg)) {
-            GuardedSink sink = new GuardedSink(new RedisSink(connector, cfg, metrics), cfg, metrics);
+            WriteGate gate = new WriteGate();
+            gate.open("127.0.0.1:" + deadPort, "", 0);
+            GuardedSink sink = new GuardedSink(new RedisSink(connector, cfg, metrics), gate, cfg, metrics);
             for (int i = 0; i < cfg.breakerMinCalls(); i++) {
-                assertThatThrownBy(() -> sink.write(BATCH)).isInstanceOf(RedisConnectionException.class)
+                assertThatThrownBy(() -> sink.write(BATCH, false)).isInstanceOf(RedisConnectionException.class)
                         .hasMessageContaining("no connection to the Sentinel group");
             }
             assertThat(sink.breaker().getState()).isEqualTo(CircuitBreaker.State.OPEN);
             assertThat(sink.permitsCalls()).isFalse();
-            assertThatThrownBy(() -> sink.write(BATCH)).isInstanceOf(CallNotPermittedException.class);
+            assertThatThrownBy(() -> sink.write(BATCH, false)).isInstanceOf(CallNotPermittedException.class);
             assertThat(metrics.meter(MetricRegistry.name(GuardedSink.class, "retries")).getCount())
                     .as("connection errors are retried").isEqualTo(cfg.breakerMinCalls() * (cfg.retryAttempts() - 1L));
         }
