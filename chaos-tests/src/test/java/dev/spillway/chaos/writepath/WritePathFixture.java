@@ -38,10 +38,11 @@ final class WritePathFixture {
     static Relay startRelay(SentinelGroup group, Path spillDir) throws Exception {
         Relay relay = Relay.start(sinkConfig(group), SpillLogConfig.builder(spillDir).build(), new MetricRegistry());
         long deadline = System.currentTimeMillis() + 20_000;
-        while (!relay.redisConnected() && System.currentTimeMillis() < deadline) {
+        while (!(relay.redisConnected() && relay.sink().permitsCalls()) && System.currentTimeMillis() < deadline) {
             TimeUnit.MILLISECONDS.sleep(20);
         }
         assertThat(relay.redisConnected()).as("relay connected to the Sentinel group").isTrue();
+        assertThat(relay.sink().permitsCalls()).as("write gate open: " + relay.sink().blockedReason()).isTrue();
         return relay;
     }
 

@@ -57,4 +57,73 @@ class GuardedSinkTest {
         assertThat(transientError.test(new ReplicationShortfallException(0, 1))).isFalse();
         assertThat(transientError.test(new RedisException("ERR unknown command"))).isFalse();
     }
+
+    @Test
+    void aClosedGateSendsNothingAndTheBreakerDoesNotCountIt() {
+        SinkConfig cfg = SinkConfig.builder().build();
+        WriteGate gate = new WriteGate();
+        java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
+        GuardedSink sink = new GuardedSink((b, g, r) -> {
+            sent.incrementAndGet();
+            return java.util.concurrent.CompletableFuture.completedFuture(new WriteResult(b.size(), 0));
+        }, null, gate, cfg, new MetricRegistry());
+        for (int i = 0; i < 10; i++) {
+            assertThatThrownBy(() -> sink.write(BATCH, false)).isInstanceOf(WriteGateException.class)
+                    .hasMessageContaining("write gate closed").matches(e -> !((WriteGateException) e).sent());
+        }
+        assertThat(sent).hasValue(0);
+        assertThat(sink.permitsCalls()).isFalse();
+        assertThat(sink.breaker().getState()).isEqualTo(CircuitBreaker.State.CLOSED);
+        gate.open("127.0.0.1:6379", "abc", 2);
+        assertThat(sink.write(BATCH, false)).isEqualTo(new WriteResult(1, 0));
+        assertThat(sent).hasValue(1);
+    }
+
+    @Test
+    void aWriteAnsweredAfterTheGateMovedHasAnUnknownOutcome() {
+        SinkConfig cfg = SinkConfig.builder().build();
+        WriteGate gate = new WriteGate();
+        gate.open("127.0.0.1:6379", "abc", 2);
+        java.util.concurrent.CompletableFuture<WriteResult> reply = new java.util.concurrent.CompletableFuture<>();
+        java.util.List<WriteGate.State> seen = new java.util.ArrayList<>();
+        GuardedSink sink = new GuardedSink((b, g, r) -> {
+            seen.add(g);
+            return reply;
+        }, null, gate, cfg, new MetricRegistry());
+        var written = sink.writeAsync(BATCH, false).toCompletableFuture();
+        assertThat(seen).extracting(WriteGate.State::runId).containsExactly("abc");
+        gate.close("Sentinel 127.0.0.1:26379: +sdown master mymaster 127.0.0.1 6379");
+        gate.open("127.0.0.1:6379", "abc", 2); // the same master again: still a new epoch
+        reply.complete(new WriteResult(1, 0)); // the master and WAIT said yes
+        assertThatThrownBy(written::join).hasCauseInstanceOf(WriteGateException.class)
+                .hasMessageContaining("outcome unknown");
+        assertThat(sink.breaker().getMetrics().getNumberOfFailedCalls()).isZero();
+    }
+
+    @Test
+    void aRetryIsNotSentOnceTheGateMoved() {
+        SinkConfig cfg = SinkConfig.builder().retryAttempts(3).retryWait(Duration.ofMillis(1)).build();
+        WriteGate gate = new WriteGate();
+        gate.open("127.0.0.1:6379", "abc", 2);
+        java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
+        GuardedSink sink = new GuardedSink((b, g, r) -> {
+            sent.incrementAndGet();
+            gate.close("+odown master mymaster 127.0.0.1 6379 #quorum 2/2");
+            gate.open("127.0.0.1:6380", "def", 2);
+            return java.util.concurrent.CompletableFuture.failedFuture(new RedisConnectionException("Connection refused"));
+        }, null, gate, cfg, new MetricRegistry());
+        assertThatThrownBy(() -> sink.write(BATCH, false)).isInstanceOf(WriteGateException.class);
+        assertThat(sent).as("the retry would go to a master the gate no longer stands behind").hasValue(1);
+    }
+
+    @Test
+    void theGateOpeningHalfOpensAnOpenBreaker() {
+        SinkConfig cfg = SinkConfig.builder().build();
+        WriteGate gate = new WriteGate();
+        GuardedSink sink = new GuardedSink((b, g, r) -> java.util.concurrent.CompletableFuture.completedFuture(
+                new WriteResult(b.size(), 0)), null, gate, cfg, new MetricRegistry());
+        sink.breaker().transitionToOpenState();
+        gate.open("127.0.0.1:6380", "def", 1);
+        assertThat(sink.breaker().getState()).isEqualTo(CircuitBreaker.State.HALF_OPEN);
+    }
 }
