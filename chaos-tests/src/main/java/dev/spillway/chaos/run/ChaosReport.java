@@ -8,10 +8,11 @@ import java.util.Map;
  * One chaos run, Jepsen-style: what was injected, what producers saw, and the checker's verdict.
  *
  * @param latencyMs per phase (steady / fault / recovery): p50, p99, p999, max in ms, and count
+ * @param maxInFlight the most commands one producer connection had awaiting replies at once
  */
 public record ChaosReport(long seed, long durationMs, List<FaultEvent> faults, int failoversSeen, long sent, long acked,
         int producerErrors, List<String> firstErrors, long resent, long reconnects, ListCheck check,
-        Map<String, double[]> latencyMs, long maxDrainMs, long finalDrainMs) {
+        Map<String, double[]> latencyMs, long maxDrainMs, long finalDrainMs, int maxInFlight) {
 
     /** One injected fault (or combination) and how long the system took to be whole again. */
     public record FaultEvent(String fault, String what, long atMs, long injectMs, long drainMs) {}
@@ -31,10 +32,11 @@ public record ChaosReport(long seed, long durationMs, List<FaultEvent> faults, i
                     f.fault(), f.what(), f.injectMs(), f.drainMs()));
         }
         b.append(String.format("messages: sent %d, acknowledged %d, refused (producer-visible errors) %d, "
-                + "re-sent after an unknown outcome %d, reconnects %d%n", sent, acked, producerErrors, resent, reconnects));
+                + "re-sent after an unknown outcome %d, reconnects %d; at most %d commands in flight on one connection%n",
+                sent, acked, producerErrors, resent, reconnects, maxInFlight));
         b.append(String.format("checker: present %d, lost %d, duplicated %d (+%d allowed copies of re-sent messages), "
-                        + "reordered %d, unexpected %d%n", check.present(), check.lost().size(), check.duplicated().size(),
-                check.resentDuplicates(), check.reordered().size(), check.unexpected().size()));
+                        + "reordered %d, unexpected %d%n", check.present(), check.lostCount(), check.duplicatedCount(),
+                check.resentDuplicates(), check.reorderedCount(), check.unexpectedCount()));
         latencyMs.forEach((phase, p) -> b.append(String.format("ack latency %-9s p50 %7.2f ms  p99 %7.2f ms  "
                 + "p999 %7.2f ms  max %8.2f ms  (%d acks)%n", phase, p[0], p[1], p[2], p[3], (long) p[4])));
         b.append("longest drain after a fault: ").append(maxDrainMs).append(" ms; final drain: ").append(finalDrainMs)

@@ -10,12 +10,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
- * A chaos run: producers on all three protocols through the load balancer, faults injected on a
+ * A chaos run: producers on all three protocols through the load balancer (optionally pipelining
+ * RESP connections over several lists), faults injected on a
  * seeded random schedule (one fault or combination at a time, with steady stretches between),
  * then the producers stop, the relays drain, and the list is checked message by message.
  */
@@ -24,11 +27,39 @@ public final class ChaosRun {
     /**
      * @param faults the menu: each entry one fault or a combination injected together
      * @param maxFaults stop after this many injections even if time remains
+     * @param producersPerProtocol line and HTTP producers (and one-at-a-time RESP producers when
+     *     {@code pipelinedProducers} is 0), each at {@code ratePerProducer} messages/s
      * @param prefix written in front of every value (a run's own namespace in a shared list)
      * @param roundRobin take the menu in order (a fixed suite) rather than at random
+     * @param pipelinedProducers pipelining RESP connections ({@link
+     *     dev.spillway.chaos.workload.PipelinedRespProducer}) in place of the one-at-a-time RESP
+     *     producers; 0 = none
+     * @param pipelineDepth commands each pipelined connection writes back to back (bursts)
+     * @param pipelinedRate values/s per pipelined connection
+     * @param steady the shortest steady stretch before each fault (a random as much again is added)
      */
     public record Options(List<List<Fault>> faults, Duration duration, int maxFaults, int producersPerProtocol,
-            int ratePerProducer, long seed, String key, String prefix, boolean roundRobin) {}
+            int ratePerProducer, long seed, String key, String prefix, boolean roundRobin, int pipelinedProducers,
+            int pipelineDepth, int pipelinedRate, Duration steady) {
+
+        /** One-at-a-time producers on RESP, line and HTTP; 1-2 s steady stretches. */
+        public Options(List<List<Fault>> faults, Duration duration, int maxFaults, int producersPerProtocol,
+                int ratePerProducer, long seed, String key, String prefix, boolean roundRobin) {
+            this(faults, duration, maxFaults, producersPerProtocol, ratePerProducer, seed, key, prefix, roundRobin, 0,
+                    16, 0, Duration.ofSeconds(1));
+        }
+
+        /** The same with {@code producers} pipelining RESP connections in place of the one-at-a-time RESP ones. */
+        public Options pipelined(int producers, int depth, int valuesPerSecond) {
+            return new Options(faults, duration, maxFaults, producersPerProtocol, ratePerProducer, seed, key, prefix,
+                    roundRobin, producers, depth, valuesPerSecond, steady);
+        }
+
+        public Options steady(Duration shortest) {
+            return new Options(faults, duration, maxFaults, producersPerProtocol, ratePerProducer, seed, key, prefix,
+                    roundRobin, pipelinedProducers, pipelineDepth, pipelinedRate, shortest);
+        }
+    }
 
     private final Options options;
 
@@ -39,9 +70,13 @@ public final class ChaosRun {
     public ChaosReport run(Topology t, Consumer<String> progress) throws IOException, InterruptedException {
         Random random = new Random(options.seed());
         long start = System.nanoTime();
-        Workload load = Workload.of(t.host(), t.respPort(), t.linePort(), t.httpPort(), options.key(),
-                options.producersPerProtocol(), options.ratePerProducer(), Long.MAX_VALUE).prefix(options.prefix())
-                .start();
+        Workload load = (options.pipelinedProducers() > 0
+                ? Workload.withPipelinedResp(t.host(), t.respPort(), t.linePort(), t.httpPort(), options.key(),
+                        options.producersPerProtocol(), options.ratePerProducer(), options.pipelinedProducers(),
+                        options.pipelineDepth(), options.pipelinedRate(), Long.MAX_VALUE)
+                : Workload.of(t.host(), t.respPort(), t.linePort(), t.httpPort(), options.key(),
+                        options.producersPerProtocol(), options.ratePerProducer(), Long.MAX_VALUE))
+                .prefix(options.prefix()).start();
         AtomicBoolean running = new AtomicBoolean(true);
         AtomicInteger failovers = new AtomicInteger();
         Thread monitor = new Thread(() -> watch(t, load, running, failovers, start, progress), "chaos-monitor");
@@ -53,7 +88,8 @@ public final class ChaosRun {
             load.awaitAcks(200, 30_000);
             while (elapsedMs(start) < options.duration().toMillis() && events.size() < options.maxFaults()) {
                 load.phase(Producer.Phase.STEADY);
-                Fault.sleep(1000 + random.nextInt(1000));
+                long steady = Math.max(0, options.steady().toMillis());
+                Fault.sleep(steady + (steady == 0 ? 0 : random.nextInt((int) Math.min(Integer.MAX_VALUE, steady))));
                 List<Fault> combo = options.faults().get(options.roundRobin() ? events.size() % options.faults().size()
                         : random.nextInt(options.faults().size()));
                 String name = String.join("+", combo.stream().map(Fault::cliName).toList());
@@ -80,8 +116,19 @@ public final class ChaosRun {
         }
         long finalDrain = awaitDrained(t, Duration.ofSeconds(120));
         running.set(false);
-        ListCheck check = ListCheck.of(t.readList(options.key()), options.prefix(), load.acked(), load.sent(),
-                load.resent(), load.epochStarts(), false);
+        Map<String, Boolean> written = load.lists(options.key());
+        Map<String, List<byte[]>> lists = new LinkedHashMap<>();
+        for (String key : written.keySet()) {
+            lists.put(key, t.readList(key));
+        }
+        Set<String> lpush = new TreeSet<>();
+        written.forEach((key, isLpush) -> {
+            if (isLpush) {
+                lpush.add(key);
+            }
+        });
+        ListCheck check = ListCheck.ofKeys(lists, lpush, options.prefix(), load.acked(), load.sent(), load.resent(),
+                load.epochStarts(), load.keyOf());
         Map<String, double[]> latency = new LinkedHashMap<>();
         for (Producer.Phase p : Producer.Phase.values()) {
             latency.put(p.name().toLowerCase(), load.latency().percentiles(p));
@@ -91,7 +138,7 @@ public final class ChaosRun {
         long sent = load.sent().values().stream().mapToLong(Long::longValue).sum();
         return new ChaosReport(options.seed(), elapsedMs(start), events, failovers.get(), sent, load.ackedCount(),
                 errors.size(), errors.subList(0, Math.min(20, errors.size())), resent, load.reconnects(), check, latency,
-                maxDrain, finalDrain);
+                maxDrain, finalDrain, load.maxInFlight());
     }
 
     private static String inject(Topology t, List<Fault> combo, Random random) throws IOException, InterruptedException {

@@ -114,6 +114,36 @@ public abstract class Producer implements Runnable {
         prefix = p;
     }
 
+    protected String prefix() {
+        return prefix;
+    }
+
+    protected boolean stopping() {
+        return stop;
+    }
+
+    protected Phase phase() {
+        return phase;
+    }
+
+    /**
+     * The lists this producer writes, each mapped to true when it pushes with LPUSH (its values
+     * stand in reverse); empty for a producer that writes the workload's one key with RPUSH.
+     */
+    public java.util.Map<String, Boolean> lists() {
+        return java.util.Map.of();
+    }
+
+    /** Which list each sequence was sent to, or null when every value goes to the workload's one key. */
+    public java.util.function.LongFunction<String> keyOf() {
+        return null;
+    }
+
+    /** The most commands this producer had awaiting replies on one connection at once (1 for one-at-a-time). */
+    public int maxInFlight() {
+        return sent.get() > 0 ? 1 : 0;
+    }
+
     public void stop() {
         stop = true;
     }

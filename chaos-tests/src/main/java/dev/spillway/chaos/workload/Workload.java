@@ -32,6 +32,59 @@ public final class Workload {
         return w;
     }
 
+    /**
+     * Line and HTTP producers as {@link #of} makes them, and {@code pipelined} pipelining RESP
+     * producers ({@link PipelinedRespProducer}: bursts of {@code depth} commands, 1-3 values
+     * each, over {@code key:r0..r3} and {@code key:l0..l3}, {@code pipelinedRate} values/s each)
+     * in place of the one-at-a-time RESP producers.
+     */
+    public static Workload withPipelinedResp(String host, int respPort, int linePort, int httpPort, String key,
+            int perProtocol, int rate, int pipelined, int depth, int pipelinedRate, long maxPerProducer) {
+        Workload w = new Workload();
+        int id = 0;
+        for (int i = 0; i < pipelined; i++) {
+            w.producers.add(new PipelinedRespProducer(id++, host, respPort, key, depth, pipelinedRate, maxPerProducer,
+                    w.latency));
+        }
+        for (int i = 0; i < perProtocol; i++) {
+            w.producers.add(new LineProducer(id++, host, linePort, rate, maxPerProducer, w.latency));
+            w.producers.add(new HttpProducer(id++, host, httpPort, key, rate, maxPerProducer, w.latency));
+        }
+        return w;
+    }
+
+    /**
+     * Every list the producers write, mapped to true for those written with LPUSH: {@code key}
+     * (the one list of the line, HTTP and one-at-a-time RESP producers) if any such producer
+     * runs, and each pipelined producer's lists.
+     */
+    public Map<String, Boolean> lists(String key) {
+        Map<String, Boolean> m = new java.util.TreeMap<>();
+        for (Producer p : producers) {
+            if (p.lists().isEmpty()) {
+                m.put(key, false);
+            }
+            m.putAll(p.lists());
+        }
+        return m;
+    }
+
+    /** Per producer that spreads its values over several lists, the list of each sequence. */
+    public Map<Integer, java.util.function.LongFunction<String>> keyOf() {
+        Map<Integer, java.util.function.LongFunction<String>> m = new HashMap<>();
+        for (Producer p : producers) {
+            if (p.keyOf() != null) {
+                m.put(p.id(), p.keyOf());
+            }
+        }
+        return m;
+    }
+
+    /** The most commands any one connection had awaiting replies at once. */
+    public int maxInFlight() {
+        return producers.stream().mapToInt(Producer::maxInFlight).max().orElse(0);
+    }
+
     /** Every value of this workload starts with {@code prefix}. */
     public Workload prefix(String prefix) {
         producers.forEach(p -> p.prefix(prefix));
