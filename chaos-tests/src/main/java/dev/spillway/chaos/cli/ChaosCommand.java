@@ -27,7 +27,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "chaos", mixinStandardHelpOptions = true, description = "Inject faults and check the promise.",
         subcommands = {ChaosCommand.Run.class, ChaosCommand.KillMaster.class, ChaosCommand.PauseMaster.class,
                 ChaosCommand.ShutdownMaster.class, ChaosCommand.KillRelay.class, ChaosCommand.KillSentinel.class,
-                ChaosCommand.RestartRedis.class, ChaosCommand.Drain.class})
+                ChaosCommand.RestartRedis.class, ChaosCommand.Drain.class, ChaosCommand.PauseUntilPromotion.class,
+                ChaosCommand.ManualFailover.class, ChaosCommand.FreezeSentinelMajority.class})
 public final class ChaosCommand implements Runnable {
 
     @Override
@@ -63,7 +64,8 @@ public final class ChaosCommand implements Runnable {
 
         @Option(names = "--faults", defaultValue = "kill-master,pause-master,kill-relay", split = ",",
                 description = "Menu of faults; join with + to inject together (default: ${DEFAULT-VALUE}). "
-                        + "Kinds: kill-master, pause-master, shutdown-master, kill-relay, kill-sentinel, all-redis-down.")
+                        + "Kinds: kill-master, pause-master, shutdown-master, kill-relay, kill-sentinel, all-redis-down, "
+                        + "pause-until-promotion, manual-failover, freeze-sentinel-majority.")
         List<String> faults;
 
         @Option(names = "--duration", defaultValue = "2m", description = "How long to keep injecting (default: ${DEFAULT-VALUE}).")
@@ -74,6 +76,19 @@ public final class ChaosCommand implements Runnable {
 
         @Option(names = "--producers", defaultValue = "2", description = "Producers per protocol (default: ${DEFAULT-VALUE}).")
         int producers;
+
+        @Option(names = "--pipelined", defaultValue = "0", description = "Pipelining RESP connections in place of the "
+                + "one-at-a-time RESP producers: bursts of --depth commands of 1-3 values over data_queue:r0..r3 (RPUSH) "
+                + "and data_queue:l0..l3 (LPUSH) (default: ${DEFAULT-VALUE}, none).")
+        int pipelined;
+
+        @Option(names = "--depth", defaultValue = "16", description = "Commands per pipelined burst; up to twice as "
+                + "many await replies (default: ${DEFAULT-VALUE}).")
+        int depth;
+
+        @Option(names = "--pipelined-rate", defaultValue = "800", description = "Values/s per pipelined connection "
+                + "(default: ${DEFAULT-VALUE}).")
+        int pipelinedRate;
 
         @Option(names = "--seed", description = "Random seed (default: random, printed).")
         Long seed;
@@ -99,9 +114,15 @@ public final class ChaosCommand implements Runnable {
             List<List<Fault>> menu = faults.stream().map(Fault::parseCombination).toList();
             String prefix = "chaos-" + Long.toHexString(System.currentTimeMillis()) + ":";
             System.out.println("chaos run: faults " + faults + ", duration " + duration + ", rate " + rate + "/s x "
-                    + (3 * producers) + " producers, seed " + s + ", values prefixed " + prefix);
+                    + ((pipelined > 0 ? 2 : 3) * producers) + " producers"
+                    + (pipelined > 0 ? " + " + pipelined + " pipelined RESP connections (bursts of " + depth + ", "
+                            + pipelinedRate + " values/s each)" : "")
+                    + ", seed " + s + ", values prefixed " + prefix);
             ChaosRun.Options options = new ChaosRun.Options(menu, duration(duration), maxFaults, producers, rate, s,
                     "data_queue", prefix, false);
+            if (pipelined > 0) {
+                options = options.pipelined(pipelined, depth, pipelinedRate);
+            }
             Topology t = haproxy != null
                     ? new RemoteTopology(haproxy, 6380, 9501, 8080, sentinels == null ? List.of() : sentinels,
                             relayAdmins == null ? List.of() : relayAdmins)
@@ -204,6 +225,36 @@ public final class ChaosCommand implements Runnable {
         String act(ProcessTopology t) throws Exception {
             return Fault.allRedisDownFor(t, duration(length)) + "; healthy master "
                     + t.awaitHealthy(Duration.ofSeconds(60));
+        }
+    }
+
+    @Command(name = "pause-until-promotion", description = "SIGSTOP the current master and SIGCONT it the moment a "
+            + "Sentinel announces +promoted-slave (subscribed first); wait until the old master is a replica again.")
+    static final class PauseUntilPromotion extends Single {
+        @Override
+        String act(ProcessTopology t) throws Exception {
+            return Fault.PAUSE_UNTIL_PROMOTION.inject(t, new java.util.Random());
+        }
+    }
+
+    @Command(name = "manual-failover", description = "SENTINEL FAILOVER mymaster on a random Sentinel (retrying "
+            + "-INPROG / -NOGOODSLAVE); wait until the Sentinels agree and the old master is a replica again.")
+    static final class ManualFailover extends Single {
+        @Override
+        String act(ProcessTopology t) throws Exception {
+            return Fault.MANUAL_FAILOVER.inject(t, new java.util.Random());
+        }
+    }
+
+    @Command(name = "freeze-sentinel-majority", description = "SIGSTOP two of the three Sentinels for the given time "
+            + "(default 3s), then SIGCONT; wait until no Sentinel is in TILT.")
+    static final class FreezeSentinelMajority extends Single {
+        @Parameters(index = "0", defaultValue = "3s", description = "How long (default: ${DEFAULT-VALUE}).")
+        String length;
+
+        @Override
+        String act(ProcessTopology t) throws Exception {
+            return Fault.freezeSentinelMajority(t, new java.util.Random(), duration(length));
         }
     }
 

@@ -2,6 +2,7 @@ package dev.spillway.chaos.run;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -24,7 +25,28 @@ public enum Fault {
     /** SIGKILL a Sentinel and start it again (two of three keep the quorum). */
     KILL_SENTINEL,
     /** Every Redis node down (SHUTDOWN, persisting) for a few seconds, then all back. */
-    ALL_REDIS_DOWN;
+    ALL_REDIS_DOWN,
+    /**
+     * SIGSTOP (docker pause) the master, with a subscription to {@code +promoted-slave} on every
+     * Sentinel taken first; SIGCONT it the moment the first Sentinel announces the promotion. The
+     * old master wakes up still a master, with whatever its clients sent while it was frozen in
+     * its buffers and its other replica still following it, while the new master takes writes.
+     * Then waits until the Sentinels agree on the new master and the old one is back as a replica.
+     */
+    PAUSE_UNTIL_PROMOTION,
+    /**
+     * {@code SENTINEL FAILOVER mymaster} on a Sentinel chosen at random (an operator's
+     * switch-over: the master is alive and taking writes throughout); {@code -INPROG} and
+     * {@code -NOGOODSLAVE} are retried, bounded. Waits until the Sentinels agree on the new master
+     * and the old one is back as a replica.
+     */
+    MANUAL_FAILOVER,
+    /**
+     * SIGSTOP two of the three Sentinels for 3 s, then SIGCONT: no relay can hear a majority, so
+     * none may count a write as done. Waits until every Sentinel answers and none is in TILT
+     * (which a Sentinel enters after such a gap, and in which it does not vote for 30 s).
+     */
+    FREEZE_SENTINEL_MAJORITY;
 
     static final Duration FAILOVER_TIMEOUT = Duration.ofSeconds(45);
 
@@ -80,7 +102,119 @@ public enum Fault {
                 yield killThenRestart(t, sentinels.get(random.nextInt(sentinels.size())), Duration.ofMillis(1500));
             }
             case ALL_REDIS_DOWN -> allRedisDownFor(t, Duration.ofSeconds(3));
+            case PAUSE_UNTIL_PROMOTION -> pauseUntilPromotion(t);
+            case MANUAL_FAILOVER -> manualFailover(t, random);
+            case FREEZE_SENTINEL_MAJORITY -> freezeSentinelMajority(t, random, Duration.ofSeconds(3));
         };
+    }
+
+    static final Duration REJOIN_TIMEOUT = Duration.ofSeconds(60);
+
+    /** {@link #PAUSE_UNTIL_PROMOTION}. */
+    public static String pauseUntilPromotion(Topology t) throws IOException {
+        String m = t.currentMaster();
+        if (m == null) {
+            throw new IOException("no master named by the Sentinels");
+        }
+        long frozenAt;
+        String announcement;
+        long resumedAfter;
+        List<String> watched;
+        try (SentinelProbe.Watch watch = SentinelProbe.Watch.open(t, "+promoted-slave", () -> t.resume(m),
+                Duration.ofSeconds(3))) {
+            watched = watch.subscribed();
+            frozenAt = System.nanoTime();
+            t.freeze(m);
+            boolean promoted;
+            try {
+                promoted = watch.await(FAILOVER_TIMEOUT);
+            } finally {
+                watch.fireNow("no +promoted-slave"); // resumes unless the announcement already did
+            }
+            if (!promoted) {
+                throw new IOException("SIGSTOP " + m + ": no Sentinel of " + watched + " announced +promoted-slave within "
+                        + FAILOVER_TIMEOUT + "; resumed");
+            }
+            announcement = watch.first();
+            resumedAfter = (watch.firedAtNanos() - frozenAt) / 1_000_000;
+        }
+        String now = t.awaitFailoverFrom(m, FAILOVER_TIMEOUT);
+        long rejoined = SentinelProbe.awaitReplicaOf(t, m, now, REJOIN_TIMEOUT);
+        t.awaitHealthy(FAILOVER_TIMEOUT);
+        return "SIGSTOP " + m + ", SIGCONT " + resumedAfter + " ms later on " + shortEvent(announcement)
+                + "; Sentinels agreed on " + now + ", " + m + " a replica again " + rejoined + " ms after that";
+    }
+
+    /** {@link #MANUAL_FAILOVER}. */
+    public static String manualFailover(Topology t, Random random) throws IOException {
+        List<String> sentinels = t.sentinelNodes();
+        String s = sentinels.get(random.nextInt(sentinels.size()));
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        List<String> refusals = new ArrayList<>();
+        while (true) {
+            String m = t.currentMaster();
+            String answer;
+            try (redis.clients.jedis.Jedis j = SentinelProbe.jedis(t, s, 2000)) {
+                answer = j.sentinelFailover(SentinelProbe.MASTER_NAME);
+            } catch (redis.clients.jedis.exceptions.JedisDataException e) {
+                answer = e.getMessage();
+            } catch (RuntimeException e) {
+                answer = "no answer: " + e.getMessage();
+            }
+            if ("OK".equals(answer) && m != null) {
+                String now;
+                try {
+                    now = t.awaitFailoverFrom(m, Duration.ofSeconds(15));
+                } catch (IOException aborted) {
+                    // Sentinel accepted it but the failover did not complete (it aborts after failover-timeout)
+                    refusals.add("OK, but no failover from " + m + " within 15 s");
+                    if (System.nanoTime() > deadline) {
+                        throw new IOException("SENTINEL FAILOVER on " + s + ": " + refusals, aborted);
+                    }
+                    continue;
+                }
+                long rejoined = SentinelProbe.awaitReplicaOf(t, m, now, REJOIN_TIMEOUT);
+                t.awaitHealthy(FAILOVER_TIMEOUT);
+                return "SENTINEL FAILOVER on " + s + (refusals.isEmpty() ? "" : " (after " + refusals.size()
+                        + " refusals: " + refusals.get(refusals.size() - 1) + ")") + ": " + m + " -> " + now + ", " + m
+                        + " a replica again " + rejoined + " ms after the switch";
+            }
+            refusals.add(answer);
+            boolean retryable = answer != null && (answer.startsWith("INPROG") || answer.startsWith("NOGOODSLAVE")
+                    || answer.startsWith("no answer"));
+            if (!retryable || System.nanoTime() > deadline) {
+                throw new IOException("SENTINEL FAILOVER " + SentinelProbe.MASTER_NAME + " on " + s + " refused: "
+                        + refusals);
+            }
+            sleep(500);
+        }
+    }
+
+    /** {@link #FREEZE_SENTINEL_MAJORITY}, the Sentinels frozen for {@code length}. */
+    public static String freezeSentinelMajority(Topology t, Random random, Duration length) throws IOException {
+        List<String> sentinels = new ArrayList<>(t.sentinelNodes());
+        java.util.Collections.shuffle(sentinels, random);
+        List<String> frozen = List.copyOf(sentinels.subList(0, sentinels.size() / 2 + 1));
+        List<String> done = new ArrayList<>();
+        try {
+            for (String s : frozen) {
+                t.freeze(s);
+                done.add(s);
+            }
+            sleep(length.toMillis());
+        } finally {
+            for (String s : done) {
+                t.resume(s);
+            }
+        }
+        long tilt = SentinelProbe.awaitNoTilt(t, Duration.ofSeconds(90));
+        String m = t.awaitHealthy(FAILOVER_TIMEOUT);
+        return "SIGSTOP " + String.join(", ", frozen) + " for " + length.toMillis() + " ms, then SIGCONT; TILT over "
+                + tilt + " ms later; master " + m;
+    }
+
+    private static String shortEvent(String e) {
+        return e == null ? "?" : e.length() > 90 ? e.substring(0, 90) + "…" : e;
     }
 
     /** SIGKILL {@code node}, leave it dead for {@code down} (the fault's length), then start it again. */

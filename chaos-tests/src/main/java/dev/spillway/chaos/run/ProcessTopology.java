@@ -66,6 +66,11 @@ public final class ProcessTopology implements Topology {
     }
 
     @Override
+    public String address(String node) {
+        return node(node).address(); // containers use host networking: the same address
+    }
+
+    @Override
     public String currentMaster() {
         return cluster.group().currentMaster().map(Node::name).orElse(null);
     }

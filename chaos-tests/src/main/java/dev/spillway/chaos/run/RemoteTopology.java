@@ -10,8 +10,9 @@ import redis.clients.jedis.Jedis;
 
 /**
  * A topology this machine did not start: given Sentinels, HAProxy and relay admin addresses. It
- * can only inject what the network allows — {@code SHUTDOWN NOSAVE} of the current master — and
- * cannot restart anything; signals need the local cluster ({@link ProcessTopology}).
+ * can only inject what the network allows — {@code SHUTDOWN NOSAVE} of the current master and
+ * {@code SENTINEL FAILOVER} — and cannot restart anything; signals need the local cluster
+ * ({@link ProcessTopology}).
  */
 public final class RemoteTopology implements Topology {
 
@@ -80,6 +81,12 @@ public final class RemoteTopology implements Topology {
     @Override
     public List<String> relayNodes() {
         return relayAdmins;
+    }
+
+    /** Remote nodes are named by their addresses. */
+    @Override
+    public String address(String node) {
+        return node;
     }
 
     @Override

@@ -28,6 +28,9 @@ public interface Topology extends Closeable {
 
     List<String> relayNodes();
 
+    /** Where a Redis or Sentinel node answers, {@code host:port} (for commands, subscriptions and INFO). */
+    String address(String node);
+
     /** The master's node name as the Sentinels name it now, or null. */
     String currentMaster();
 
