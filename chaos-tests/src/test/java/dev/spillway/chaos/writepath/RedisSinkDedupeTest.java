@@ -94,4 +94,60 @@ class RedisSinkDedupeTest {
         String ttl = group.awaitHealthy(java.time.Duration.ofSeconds(5)).cli("TTL", sink.highWaterKey(301));
         assertThat(Long.parseLong(ttl)).isPositive();
     }
+
+    private String cli(String... args) throws Exception {
+        return group.awaitHealthy(java.time.Duration.ofSeconds(5)).cli(args);
+    }
+
+    @Test
+    void aDirectWriteStopsAtARunRedisRefusesAndReportsItWithRedissError() throws Exception {
+        cli("SET", "dd:poison1", "a string");
+        List<Message> batch = List.of(m(401, 0, Message.ListOp.RPUSH, "dd:e"), m(401, 1, Message.ListOp.RPUSH, "dd:poison1"),
+                m(401, 2, Message.ListOp.RPUSH, "dd:poison1"), m(401, 3, Message.ListOp.RPUSH, "dd:e"));
+        WriteResult r = sink.write(batch, false);
+        assertThat(r.applied()).isEqualTo(1);
+        assertThat(r.refusal()).isNotNull();
+        assertThat(r.refusal().firstSequence()).isEqualTo(1);
+        assertThat(r.refusal().count()).isEqualTo(2);
+        assertThat(r.refusal().error()).startsWith("WRONGTYPE");
+        assertThat(list("dd:e")).containsExactly("dd:e:0");
+        // what was behind the refused run goes out in the next batch
+        assertThat(sink.write(List.of(m(401, 3, Message.ListOp.RPUSH, "dd:e")), false)).isEqualTo(new WriteResult(1, 0));
+        assertThat(list("dd:e")).containsExactly("dd:e:0", "dd:e:3");
+        assertThat(cli("GET", "dd:poison1")).isEqualTo("a string");
+    }
+
+    @Test
+    void aReplayedMessageRedisRefusesGoesToTheDeadLetterListOnceAndTheRestLands() throws Exception {
+        cli("SET", "dd:poison2", "a string");
+        long before = Long.parseLong(cli("LLEN", "spillway:dead-letter"));
+        List<Message> batch = List.of(m(501, 0, Message.ListOp.RPUSH, "dd:f"), m(501, 1, Message.ListOp.LPUSH, "dd:poison2"),
+                m(501, 2, Message.ListOp.RPUSH, "dd:f"));
+        assertThat(sink.write(batch, true)).isEqualTo(new WriteResult(2, 0, 1, null));
+        assertThat(sink.write(batch, true)).as("replayed again: nothing twice").isEqualTo(new WriteResult(0, 3, 0, null));
+        assertThat(list("dd:f")).containsExactly("dd:f:0", "dd:f:2");
+        assertThat(Long.parseLong(cli("LLEN", "spillway:dead-letter"))).isEqualTo(before + 1);
+        java.util.Map<String, Object> entry = new com.fasterxml.jackson.databind.ObjectMapper().readValue(
+                cli("LINDEX", "spillway:dead-letter", "-1"), new com.fasterxml.jackson.core.type.TypeReference<java.util.Map<String, Object>>() { });
+        assertThat(entry).containsEntry("key", "dd:poison2").containsEntry("op", "LPUSH")
+                .containsEntry("value", "dd:poison2:1").containsEntry("relay", "relay").containsEntry("sequence", 1);
+        assertThat((String) entry.get("error")).startsWith("WRONGTYPE");
+        assertThat(((Number) entry.get("time")).longValue()).isGreaterThan(1_700_000_000_000L);
+    }
+
+    @Test
+    void aWriteLandsOnlyOnTheNodeWhoseRunIdTheGateNames() throws Exception {
+        String info = cli("INFO", "server");
+        String runId = info.lines().filter(l -> l.startsWith("run_id:")).findFirst().orElseThrow().substring(7).trim();
+        List<Message> batch = List.of(m(601, 0, Message.ListOp.RPUSH, "dd:g"));
+        dev.spillway.relay.sink.WriteGate.State elsewhere = new dev.spillway.relay.sink.WriteGate.State(true, 1,
+                "127.0.0.1:1", "0123456789012345678901234567890123456789", 1, "test");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> sink.writeAsync(batch, elsewhere, false)
+                .toCompletableFuture().join()).hasMessageContaining("SPILLWAY-FENCE");
+        assertThat(list("dd:g")).isEmpty();
+        dev.spillway.relay.sink.WriteGate.State here = new dev.spillway.relay.sink.WriteGate.State(true, 2,
+                "the master", runId, 1, "test");
+        assertThat(sink.writeAsync(batch, here, false).toCompletableFuture().join()).isEqualTo(new WriteResult(1, 0));
+        assertThat(list("dd:g")).containsExactly("dd:g:0");
+    }
 }
