@@ -13,6 +13,8 @@ import dev.spillway.relay.spill.SpillLogConfig;
 import io.netty.channel.EventLoopGroup;
 import java.io.Closeable;
 import java.io.IOException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The relay's write path assembled: spill log, Redisson Sentinel client, write gate kept by the
@@ -21,6 +23,8 @@ import java.io.IOException;
  * <p>Thread-safe.
  */
 public final class Relay implements Closeable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Relay.class);
 
     private final MetricRegistry metrics;
     private final SpillLog spill;
@@ -34,6 +38,15 @@ public final class Relay implements Closeable {
         this.metrics = metrics;
         this.spill = SpillLog.open(spillConfig, metrics);
         this.redis = new RedisConnector(sinkConfig, eventLoops);
+        if (!sinkConfig.waitsForReplicas()) {
+            LOG.warn("sink.minReplicas: 0 — a batch counts as written once the master has it, without any replica: "
+                    + "a master that dies before its replicas copied the batch loses acknowledged messages. "
+                    + "Use 'all' (the default) or a number of replicas.");
+        } else if (sinkConfig.minReplicas() != SinkConfig.ALL_REPLICAS) {
+            LOG.info("sink.minReplicas: {} — a replica that has not confirmed a batch can still be promoted (Sentinel "
+                    + "picks by replication offset, and an operator's SENTINEL FAILOVER by a single Sentinel); 'all' "
+                    + "closes that window", sinkConfig.minReplicas());
+        }
         WriteGate gate = new WriteGate();
         this.sentinels = new SentinelWatcher(sinkConfig, gate, metrics);
         this.sink = new GuardedSink(new RedisSink(redis, sinkConfig, metrics, relayName), gate, sinkConfig, metrics);

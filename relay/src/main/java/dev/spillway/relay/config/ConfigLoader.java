@@ -130,8 +130,7 @@ public final class ConfigLoader {
         s.stringList("sentinels").ifPresent(b::sentinels);
         s.string("password").ifPresent(b::password);
         s.string("sentinelPassword").ifPresent(b::sentinelPassword);
-        s.string("minReplicas").ifPresent(v -> b.minReplicas(v.trim().equalsIgnoreCase("all")
-                ? SinkConfig.ALL_REPLICAS : s.integer("minReplicas").orElseThrow()));
+        s.string("minReplicas").ifPresent(v -> b.minReplicas(minReplicas(v)));
         s.string("deadLetterKey").ifPresent(b::deadLetterKey);
         s.duration("sentinelHeartbeat").ifPresent(b::sentinelHeartbeat);
         s.duration("sentinelTimeout").ifPresent(b::sentinelTimeout);
@@ -155,6 +154,22 @@ public final class ConfigLoader {
         breaker.rejectUnknown();
         s.rejectUnknown();
         return wrap("", b::build);
+    }
+
+    /** {@code all} or a number of replicas >= 0. */
+    private static int minReplicas(String v) {
+        if (v.trim().equalsIgnoreCase("all")) {
+            return SinkConfig.ALL_REPLICAS;
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new ConfigException("sink.minReplicas: " + v + " (expected: >= 0 or 'all')");
     }
 
     private SpillLogConfig spill(Section s) {

@@ -37,11 +37,13 @@ class ConfigLoaderTest {
         assertThat(List.of(s.masterName(), s.sentinels(), s.minReplicas(), s.waitTimeout(), s.timeout(),
                 s.connectTimeout(), s.maxBatch(), s.maxBatchBytes(), s.dedupeTtl(), s.dedupeKeyPrefix(),
                 s.retryAttempts(), s.retryWait(), s.breakerWindow(), s.breakerMinCalls(), s.breakerFailureRate(),
-                s.breakerOpenWait(), s.breakerMaxHalfOpen()))
+                s.breakerOpenWait(), s.breakerMaxHalfOpen(), s.deadLetterKey(), s.sentinelHeartbeat(),
+                s.sentinelTimeout()))
                 .isEqualTo(List.of(d.masterName(), d.sentinels(), d.minReplicas(), d.waitTimeout(), d.timeout(),
                         d.connectTimeout(), d.maxBatch(), d.maxBatchBytes(), d.dedupeTtl(), d.dedupeKeyPrefix(),
                         d.retryAttempts(), d.retryWait(), d.breakerWindow(), d.breakerMinCalls(),
-                        d.breakerFailureRate(), d.breakerOpenWait(), d.breakerMaxHalfOpen()));
+                        d.breakerFailureRate(), d.breakerOpenWait(), d.breakerMaxHalfOpen(), d.deadLetterKey(),
+                        d.sentinelHeartbeat(), d.sentinelTimeout()));
         SpillLogConfig p = example.spill();
         SpillLogConfig q = defaults.spill();
         assertThat(List.of(p.directory(), p.maxBytes(), p.segmentBytes(), p.maxRecordBytes(), p.flushMaxWait(),
@@ -56,6 +58,9 @@ class ConfigLoaderTest {
                 "SPILLWAY_SINK_SENTINELS", "10.0.0.1:26379, 10.0.0.2:26379", "SPILLWAY_SPILL_MAX_BYTES", "2GiB",
                 "SPILLWAY_LIMITS_IDLE_TIMEOUT", "30s"));
         assertThat(c.sink().minReplicas()).isEqualTo(2);
+        assertThat(ConfigLoader.load(f, Map.of()).sink().minReplicas()).isEqualTo(1);
+        assertThat(ConfigLoader.load(f, Map.of("SPILLWAY_SINK_MIN_REPLICAS", "all")).sink().minReplicas())
+                .isEqualTo(SinkConfig.ALL_REPLICAS);
         assertThat(c.sink().sentinels()).containsExactly("10.0.0.1:26379", "10.0.0.2:26379");
         assertThat(c.resp().port()).isEqualTo(7000);
         assertThat(c.spill().maxBytes()).isEqualTo(2L << 30);
@@ -83,7 +88,9 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> ConfigLoader.load(write("sink:\n  timeout: soon\n"), Map.of()))
                 .hasMessageContaining("sink.timeout: 'soon' (expected: a duration");
         assertThatThrownBy(() -> ConfigLoader.load(write("sink:\n  minReplicas: -1\n"), Map.of()))
-                .hasMessage("sink.minReplicas: -1 (expected: >= 0)");
+                .hasMessage("sink.minReplicas: -1 (expected: >= 0 or 'all')");
+        assertThatThrownBy(() -> ConfigLoader.load(write("sink:\n  minReplicas: most\n"), Map.of()))
+                .hasMessage("sink.minReplicas: most (expected: >= 0 or 'all')");
         assertThatThrownBy(() -> ConfigLoader.load(write("sink:\n  sentinels: [nohostport]\n"), Map.of()))
                 .hasMessage("sink.sentinels: nohostport (expected: host:port)");
         assertThatThrownBy(() -> ConfigLoader.load(write("listeners:\n  resp:\n    port: 70000\n"), Map.of()))
