@@ -117,7 +117,9 @@ public final class RelayServer implements Closeable {
                 master == null ? "unknown" : master, relay.sink().breaker().getState().name(),
                 relay.spill().pendingMessages(), pendingBytes, config.spill().maxBytes(),
                 relay.sentinels().failovers(), ingress == null ? 0 : ingress.connections(),
-                ingress == null ? 0 : ingress.inFlight().total());
+                ingress == null ? 0 : ingress.inFlight().total(),
+                relay.sink().gate().state().open() ? "open" : "closed: " + relay.sink().gate().state().reason(),
+                router.deadLettered());
     }
 
     public Map<String, InetSocketAddress> addresses() {

@@ -5,9 +5,12 @@ package dev.spillway.relay;
  *
  * @param state {@code starting}, {@code ok}, {@code spilling} (taking writes into the spill log),
  *     {@code full} (the spill log cannot take more), {@code draining} (shutting down)
+ * @param gate {@code open}, or why the write gate is closed (writes then go to the spill log)
+ * @param deadLettered acknowledged messages Redis refused on replay, put on the dead-letter list
  */
 public record RelayStatus(String name, String instance, String state, String mode, String master, String breaker,
-        long pendingMessages, long pendingBytes, long spillMaxBytes, long failovers, long connections, long inFlight) {
+        long pendingMessages, long pendingBytes, long spillMaxBytes, long failovers, long connections, long inFlight,
+        String gate, long deadLettered) {
 
     /** True when a load balancer should send this relay traffic. */
     public boolean takesWrites() {

@@ -99,10 +99,12 @@ public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequ
         body.put("instance", s.instance());
         body.put("master", s.master());
         body.put("breaker", s.breaker());
+        body.put("gate", s.gate());
         body.put("mode", s.mode());
         body.put("spill", Map.of("pendingMessages", s.pendingMessages(), "pendingBytes", s.pendingBytes(),
                 "maxBytes", s.spillMaxBytes()));
         body.put("failovers", s.failovers());
+        body.put("deadLettered", s.deadLettered());
         body.put("connections", s.connections());
         body.put("inFlight", s.inFlight());
         body.put("checks", metrics.runHealthChecks());
