@@ -1,9 +1,15 @@
 package dev.spillway.relay.ingress;
 
+import dev.spillway.relay.Message;
+import dev.spillway.relay.route.Intake;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.timeout.IdleStateEvent;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What every ingress listener's last handler shares: a {@link ReplyQueue} per connection, reading
@@ -15,6 +21,8 @@ import io.netty.handler.timeout.IdleStateEvent;
  */
 public abstract class ReplyingHandler<I> extends SimpleChannelInboundHandler<I> {
 
+    private static final Logger LOG = LoggerFactory.getLogger(ReplyingHandler.class);
+
     private final InFlight inFlight;
     protected final IngressMetrics metrics;
     protected ReplyQueue replies;
@@ -23,6 +31,23 @@ public abstract class ReplyingHandler<I> extends SimpleChannelInboundHandler<I> 
         super(inboundType);
         this.inFlight = inFlight;
         this.metrics = metrics;
+    }
+
+    /**
+     * Hands a request's messages to the router. A router that throws instead of failing the
+     * future (a message it cannot even build, or a bug) refuses that request alone, in its turn,
+     * and the connection carries on — rather than the exception closing the connection without
+     * a reply and discarding the answers owed to earlier pipelined requests.
+     */
+    protected static CompletableFuture<Void> submit(Intake router, Message.ListOp op, byte[] key,
+            List<byte[]> values) {
+        try {
+            return router.submit(op, key, values);
+        } catch (RuntimeException e) {
+            LOG.warn("The router threw instead of refusing {} value(s) for a key of {} bytes; refusing them", values.size(),
+                    key.length, e);
+            return CompletableFuture.failedFuture(e);
+        }
     }
 
     /** The last words to an idle connection before it is closed, or null to just close it. */

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spillway.relay.config.Limits;
 import dev.spillway.relay.ingress.line.LineInitializer;
+import dev.spillway.relay.route.Intake;
 import dev.spillway.relay.route.RelayRejectedException;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -19,6 +20,10 @@ class LineListenerTest {
     private final FakeIntake intake = new FakeIntake();
 
     private EmbeddedChannel channel(int maxLine) {
+        return channel(intake, maxLine);
+    }
+
+    private static EmbeddedChannel channel(Intake intake, int maxLine) {
         Limits limits = ChannelSupport.limits(maxLine, 100);
         return new EmbeddedChannel(new LineInitializer(intake, limits, ChannelSupport.inFlight(limits), ChannelSupport.metrics(),
                 ChannelSupport.limiter(Unpooled.EMPTY_BUFFER), "data_queue"));
@@ -89,5 +94,32 @@ class LineListenerTest {
         assertThat(output(ch)).isEqualTo("ERR " + RespListenerTest.WRONGTYPE + "\nOK\n");
         assertThat(ch.isActive()).isTrue();
         assertThat(ch.finishAndReleaseAll()).isFalse();
+    }
+
+    @Test
+    void aRouterThatThrowsRefusesThatLineAloneInItsTurn() {
+        Intake throwing = (op, key, values) -> {
+            if (new String(values.get(0), StandardCharsets.UTF_8).equals("boom")) {
+                throw new IllegalStateException("cannot build it");
+            }
+            return intake.submit(op, key, values);
+        };
+        EmbeddedChannel ch = channel(throwing, 1024);
+        write(ch, "a\nboom\nc\n");
+        assertThat(output(ch)).isEmpty();
+        intake.ackAll();
+        assertThat(output(ch)).isEqualTo("OK\nERR internal error: java.lang.IllegalStateException: cannot build it\nOK\n");
+        assertThat(ch.isActive()).isTrue();
+    }
+
+    @Test
+    void anUnexpectedFailureIsAnsweredAfterEarlierAnswersBeforeTheConnectionCloses() {
+        EmbeddedChannel ch = channel(1024);
+        write(ch, "a\n");
+        ch.pipeline().fireExceptionCaught(new IllegalStateException("a bug"));
+        assertThat(ch.isActive()).as("still owes an answer").isTrue();
+        intake.ackAll();
+        assertThat(output(ch)).isEqualTo("OK\nERR internal error: java.lang.IllegalStateException: a bug\n");
+        assertThat(ch.isActive()).isFalse();
     }
 }
