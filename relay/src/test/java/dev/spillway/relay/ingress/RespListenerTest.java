@@ -8,11 +8,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.spillway.relay.Message;
 import dev.spillway.relay.config.Limits;
 import dev.spillway.relay.ingress.resp.RespInitializer;
+import dev.spillway.relay.route.Intake;
 import dev.spillway.relay.route.RelayRejectedException;
 import dev.spillway.relay.spill.SpillFullException;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.redis.ErrorRedisMessage;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -23,6 +25,10 @@ class RespListenerTest {
     private final FakeIntake intake = new FakeIntake();
 
     private EmbeddedChannel channel(Limits limits, String password) {
+        return channel(intake, limits, password);
+    }
+
+    private static EmbeddedChannel channel(Intake intake, Limits limits, String password) {
         return new EmbeddedChannel(new RespInitializer(intake, limits, ChannelSupport.inFlight(limits), ChannelSupport.metrics(),
                 ChannelSupport.limiter(new ErrorRedisMessage("ERR too many")), password, () -> ChannelSupport.STATUS));
     }
@@ -70,14 +76,71 @@ class RespListenerTest {
     @Test
     void takesEmptyValuesAndKeysLikeRedisDoes() {
         EmbeddedChannel ch = channel();
-        write(ch, cmd("RPUSH", "q", "", "x", ""));
-        assertThat(intake.submissions).hasSize(1);
+        write(ch, cmd("RPUSH", "q", "", "x", "") + cmd("RPUSH", "", "v") + cmd("LPUSH", "", "", ""));
+        assertThat(intake.submissions).hasSize(3);
         assertThat(intake.submissions.get(0).values()).containsExactly("", "x", "");
+        assertThat(intake.submissions.get(1).key()).isEmpty();
+        assertThat(intake.submissions.get(2).key()).isEmpty();
+        assertThat(intake.submissions.get(2).values()).containsExactly("", "");
         intake.ackAll();
-        assertThat(output(ch)).isEqualTo(":3\r\n");
+        assertThat(output(ch)).isEqualTo(":3\r\n:1\r\n:2\r\n");
         write(ch, "*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$-1\r\n");
         assertThat(output(ch)).startsWith("-ERR Protocol error: expected a command as an array of bulk strings, got a null");
         assertThat(ch.finishAndReleaseAll()).isFalse();
+    }
+
+    @Test
+    void splitsInlineCommandsOnQuotesAndEscapesLikeRedis() {
+        EmbeddedChannel ch = channel();
+        intake.autoAck = true;
+        write(ch, "RPUSH \"\" v\r\n"
+                + "RPUSH \"my list\" \"a\\x00b\\n\" 'it\\'s' \t plain\r\n"
+                + "LPUSH ''  \"\"\r\n");
+        assertThat(intake.submissions).extracting(FakeIntake.Submission::key).containsExactly("", "my list", "");
+        assertThat(intake.submissions.get(0).values()).containsExactly("v");
+        assertThat(intake.submissions.get(1).values()).containsExactly("a\u0000b\n", "it's", "plain");
+        assertThat(intake.submissions.get(2).values()).containsExactly("");
+        assertThat(output(ch)).isEqualTo(":1\r\n:3\r\n:1\r\n");
+    }
+
+    @Test
+    void answersUnbalancedInlineQuotesWithRedisProtocolErrorAfterEarlierReplies() {
+        for (String bad : List.of("RPUSH \"q v\r\n", "RPUSH 'q v\r\n", "RPUSH \"q\"x v\r\n")) {
+            EmbeddedChannel ch = channel();
+            write(ch, "PING\r\n" + bad + "PING\r\n");
+            assertThat(output(ch)).as(bad).isEqualTo("+PONG\r\n-ERR Protocol error: unbalanced quotes in request\r\n");
+            assertThat(ch.isActive()).isFalse();
+            ch.finishAndReleaseAll();
+        }
+        assertThat(intake.submissions).isEmpty();
+    }
+
+    @Test
+    void aRouterThatThrowsRefusesThatCommandAloneInItsTurn() {
+        Intake throwing = (op, key, values) -> {
+            if (new String(key, StandardCharsets.UTF_8).equals("boom")) {
+                throw new IllegalStateException("cannot build it");
+            }
+            return intake.submit(op, key, values);
+        };
+        EmbeddedChannel ch = channel(throwing, ChannelSupport.limits(1024, 100), null);
+        write(ch, cmd("RPUSH", "q", "a") + cmd("RPUSH", "boom", "b") + cmd("RPUSH", "q", "c"));
+        assertThat(output(ch)).as("the throw waits for the earlier command's ack").isEmpty();
+        intake.ackAll();
+        assertThat(output(ch)).isEqualTo(":1\r\n-ERR internal error: java.lang.IllegalStateException: cannot build it\r\n"
+                + ":1\r\n");
+        assertThat(ch.isActive()).isTrue();
+    }
+
+    @Test
+    void anUnexpectedFailureIsAnsweredAfterEarlierRepliesBeforeTheConnectionCloses() {
+        EmbeddedChannel ch = channel();
+        write(ch, cmd("RPUSH", "q", "a"));
+        ch.pipeline().fireExceptionCaught(new IllegalStateException("a bug"));
+        assertThat(ch.isActive()).as("still owes a reply").isTrue();
+        intake.ackAll();
+        assertThat(output(ch)).isEqualTo(":1\r\n-ERR internal error: java.lang.IllegalStateException: a bug\r\n");
+        assertThat(ch.isActive()).isFalse();
     }
 
     @Test

@@ -18,6 +18,7 @@ import io.netty.handler.codec.redis.InlineCommandRedisMessage;
 import io.netty.handler.codec.redis.IntegerRedisMessage;
 import io.netty.handler.codec.redis.RedisMessage;
 import io.netty.handler.codec.redis.SimpleStringRedisMessage;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -25,6 +26,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Answers the Redis protocol: RPUSH/LPUSH go to the router and are answered (in order) with the
@@ -35,6 +38,8 @@ import java.util.function.Supplier;
  * <p>One instance per connection; confined to its event loop.
  */
 public final class RespCommandHandler extends ReplyingHandler<Object> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RespCommandHandler.class);
 
     static final String ACCEPTED = "Spillway accepts RPUSH, LPUSH, PING, ECHO, QUIT, SELECT 0, "
             + "CLIENT SETNAME|SETINFO|GETNAME|ID, HELLO 2, COMMAND, CONFIG GET, INFO, AUTH";
@@ -64,8 +69,16 @@ public final class RespCommandHandler extends ReplyingHandler<Object> {
         if (replies.isClosing()) {
             return;
         }
-        List<byte[]> args = arguments(msg);
-        if (args == null) {
+        List<byte[]> args;
+        if (msg instanceof RespCommandAssembler.RespCommand command) {
+            args = command.args();
+        } else if (msg instanceof InlineCommandRedisMessage inline) {
+            args = InlineArgs.split(inline.content());
+            if (args == null) {
+                protocolError("unbalanced quotes in request");
+                return;
+            }
+        } else {
             protocolError("expected a command as an array of bulk strings, got " + msg.getClass().getSimpleName());
             return;
         }
@@ -104,7 +117,7 @@ public final class RespCommandHandler extends ReplyingHandler<Object> {
             return;
         }
         int values = args.size() - 2;
-        replies.completeLater(values, router.submit(op, args.get(1), args.subList(2, args.size())),
+        replies.completeLater(values, submit(router, op, args.get(1), args.subList(2, args.size())),
                 err -> err == null ? accepted(values) : refusal(err));
     }
 
@@ -228,6 +241,8 @@ public final class RespCommandHandler extends ReplyingHandler<Object> {
                 + "relay_mode:" + s.mode() + "\r\n"
                 + "redis_master:" + s.master() + "\r\n"
                 + "breaker_state:" + s.breaker() + "\r\n"
+                + "write_gate:" + s.gate() + "\r\n"
+                + "dead_lettered_messages:" + s.deadLettered() + "\r\n"
                 + "spill_pending_messages:" + s.pendingMessages() + "\r\n"
                 + "spill_pending_bytes:" + s.pendingBytes() + "\r\n"
                 + "spill_max_bytes:" + s.spillMaxBytes() + "\r\n"
@@ -236,41 +251,31 @@ public final class RespCommandHandler extends ReplyingHandler<Object> {
                 + "in_flight_messages:" + s.inFlight() + "\r\n";
     }
 
+    /**
+     * A protocol error is answered {@code -ERR Protocol error: ...} and anything else (a fault of
+     * ours) {@code -ERR internal error: ...}, after every earlier reply; either way the
+     * connection then closes, since the stream cannot be trusted. A failed connection is just
+     * closed: nobody is left to answer.
+     */
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof DecoderException) {
-            Throwable root = cause.getCause() != null ? cause.getCause() : cause;
-            protocolError(root.getMessage() != null ? root.getMessage() : root.toString());
-        } else {
+        Throwable root = cause.getCause() != null ? cause.getCause() : cause;
+        if (cause instanceof IOException || !ctx.channel().isActive()) {
             ctx.close();
+        } else if (cause instanceof DecoderException) {
+            protocolError(root.getMessage() != null ? root.getMessage() : root.toString());
+        } else if (!replies.isClosing()) {
+            LOG.warn("RESP connection {} failed; answering the error and closing", ctx.channel(), cause);
+            metrics.rejected("internal", 1);
+            replies.replyAndClose(error("ERR internal error: " + root));
         }
     }
-
-
-
 
     private void protocolError(String what) {
         if (!replies.isClosing()) {
             metrics.rejected("protocol-error", 1);
             replies.replyAndClose(error("ERR Protocol error: " + what));
         }
-    }
-
-    /** The command's arguments, or null when the message is not a command. */
-    private static List<byte[]> arguments(Object msg) {
-        if (msg instanceof RespCommandAssembler.RespCommand command) {
-            return command.args();
-        }
-        if (msg instanceof InlineCommandRedisMessage inline) {
-            List<byte[]> out = new ArrayList<>();
-            for (String part : inline.content().trim().split("\\s+")) {
-                if (!part.isEmpty()) {
-                    out.add(part.getBytes(StandardCharsets.UTF_8));
-                }
-            }
-            return out;
-        }
-        return null;
     }
 
     private static String text(byte[] b) {
