@@ -8,15 +8,14 @@ import dev.spillway.relay.route.Intake;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.Channel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The HTTP ingest listener's pipeline. {@link HttpObjectAggregator} answers a body larger than
- * {@code limits.maxRequestBytes} with 413 itself, before reading it.
+ * The HTTP ingest listener's pipeline. {@link OrderedAggregator} gathers each request and its
+ * body, sends {@code 100 Continue} when asked, and has a body larger than
+ * {@code limits.maxRequestBytes} refused (413) in request order without reading it.
  */
 public final class HttpIngestInitializer extends ChannelInitializer<Channel> {
 
@@ -43,9 +42,8 @@ public final class HttpIngestInitializer extends ChannelInitializer<Channel> {
         p.addLast("connections", connections);
         p.addLast("idle", new IdleStateHandler(limits.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
         p.addLast("codec", new HttpServerCodec());
-        p.addLast("continue", new HttpServerExpectContinueHandler());
         p.addLast("length", LengthCheck.INSTANCE);
-        p.addLast("aggregator", new HttpObjectAggregator(limits.maxRequestBytes(), true));
+        p.addLast("aggregator", new OrderedAggregator(limits.maxRequestBytes()));
         p.addLast("ingest", new HttpIngestHandler(router, inFlight, metrics, limits.maxValueBytes(), token));
     }
 }
