@@ -10,7 +10,8 @@ import java.util.Objects;
  * <p>{@code instance} and {@code sequence} together are the relay-assigned id that makes every
  * write idempotent: {@code instance} names one relay incarnation (a random value chosen at
  * start-up), {@code sequence} increases by one for every message that incarnation accepts.
- * The byte arrays are owned by the message once constructed and must not be changed.
+ * The byte arrays are owned by the message once constructed and must not be changed. Either may
+ * be empty: Redis takes {@code RPUSH "" ""}, and so does the relay.
  *
  * <p>Immutable and thread-safe as long as callers respect the ownership of the arrays.
  */
@@ -20,9 +21,6 @@ public record Message(long instance, long sequence, ListOp op, byte[] key, byte[
         Objects.requireNonNull(op, "op");
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(value, "value");
-        if (key.length == 0) {
-            throw new IllegalArgumentException("key: empty (expected: at least one byte)");
-        }
     }
 
     /** Content equality: two messages are equal when id, op, key and value bytes are. */
