@@ -96,7 +96,7 @@ final class RecordCodec {
         long index = buf.getLong(pos + PREFIX_BYTES);
         byte op = buf.get(pos + PREFIX_BYTES + 24);
         int keyLength = Short.toUnsignedInt(buf.getShort(pos + PREFIX_BYTES + 25));
-        if (index != expectedIndex || (op != 0 && op != 1) || keyLength == 0
+        if (index != expectedIndex || (op != 0 && op != 1)
                 || keyLength > bodyLength - FIXED_BODY_BYTES) {
             return Check.CORRUPT;
         }

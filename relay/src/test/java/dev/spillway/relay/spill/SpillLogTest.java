@@ -43,6 +43,20 @@ class SpillLogTest {
     }
 
     @Test
+    void anEmptyKeyAndAnEmptyValueSurviveReplayAndReopenLikeAnyOther() throws Exception {
+        List<Message> sent = List.of(message(1, 0, "", new byte[0]), message(1, 1, "", "v".getBytes()),
+                message(1, 2, "k", new byte[0]));
+        try (SpillLog log = SpillLog.open(config(dir).build())) {
+            appendAll(log, sent);
+            assertThat(readAll(log)).containsExactlyElementsOf(sent);
+        }
+        try (SpillLog log = SpillLog.open(config(dir).build())) {
+            assertThat(log.recoveryReport().bytesDropped()).as("nothing taken for damage").isZero();
+            assertThat(readAll(log)).containsExactlyElementsOf(sent);
+        }
+    }
+
+    @Test
     void acknowledgesOnlyWhatIsDurableAndReadsItBackAfterReopen() throws Exception {
         List<Message> sent = LongStream.range(0, 100).mapToObj(SpillTestSupport::message).toList();
         try (SpillLog log = SpillLog.open(config(dir).build())) {
