@@ -121,6 +121,7 @@ public final class ProcessTopology implements Topology {
         Node n = node(node);
         if (!n.isAlive()) {
             n.start();
+            cluster.group().configure(n); // a Sentinel forgets SENTINEL DEBUG timers when it restarts
             cluster.saveState();
         }
     }

@@ -60,6 +60,12 @@ public final class LocalCluster implements Closeable {
             return new Layout(SentinelGroup.Options.forTests(), relays, 0, 0, 0, 0, 0, 0, relaySettings);
         }
 
+        /** The same topology with Sentinel's internal timers changed: {@link SentinelGroup.Options#withSentinelDebug}. */
+        public Layout withSentinelDebug(Map<String, Integer> timers) {
+            return new Layout(group.withSentinelDebug(timers), relays, relayPortBase, respPort, linePort, httpPort,
+                    statsPort, passthroughPort, relaySettings);
+        }
+
         /** The same topology with every node in a container (Testcontainers, host networking). */
         public Layout inContainers() {
             return new Layout(group.inContainers(), relays, relayPortBase, respPort, linePort, httpPort, statsPort,

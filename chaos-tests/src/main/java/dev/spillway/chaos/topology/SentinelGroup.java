@@ -26,10 +26,22 @@ public final class SentinelGroup implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(SentinelGroup.class);
     public static final String MASTER_NAME = "mymaster";
 
-    /** Ports and timings; {@code 0} ports mean "pick free ones". */
-    /** @param containers run the nodes in containers (Testcontainers backend) instead of as processes */
+    /**
+     * Ports and timings; {@code 0} ports mean "pick free ones".
+     *
+     * @param containers run the nodes in containers (Testcontainers backend) instead of as processes
+     * @param sentinelDebug {@code SENTINEL DEBUG} timers set on every Sentinel at its every start
+     *     (e.g. {@code info-period 1000}); empty = Sentinel's own
+     */
     public record Options(List<Integer> redisPorts, List<Integer> sentinelPorts, int downAfterMillis,
-            int failoverTimeoutMillis, int minReplicasMaxLagSeconds, boolean containers) {
+            int failoverTimeoutMillis, int minReplicasMaxLagSeconds, boolean containers,
+            Map<String, Integer> sentinelDebug) {
+
+        public Options(List<Integer> redisPorts, List<Integer> sentinelPorts, int downAfterMillis,
+                int failoverTimeoutMillis, int minReplicasMaxLagSeconds, boolean containers) {
+            this(redisPorts, sentinelPorts, downAfterMillis, failoverTimeoutMillis, minReplicasMaxLagSeconds,
+                    containers, Map.of());
+        }
 
         public static Options forTests() {
             return new Options(List.of(0, 0, 0), List.of(0, 0, 0), 1000, 3000, 2, false);
@@ -41,16 +53,52 @@ public final class SentinelGroup implements Closeable {
 
         public Options inContainers() {
             return new Options(redisPorts, sentinelPorts, downAfterMillis, failoverTimeoutMillis,
-                    minReplicasMaxLagSeconds, true);
+                    minReplicasMaxLagSeconds, true, sentinelDebug);
+        }
+
+        /**
+         * The same with Sentinel's internal timers changed ({@code SENTINEL DEBUG}, Redis 7.0+),
+         * e.g. {@code info-period} (how often a Sentinel reads INFO from replicas; 10 s) and
+         * {@code publish-period} (hello messages; 2 s — a resumed old master is converted to a
+         * replica only after four of them). For suites that must settle many failovers quickly.
+         */
+        public Options withSentinelDebug(Map<String, Integer> timers) {
+            return new Options(redisPorts, sentinelPorts, downAfterMillis, failoverTimeoutMillis,
+                    minReplicasMaxLagSeconds, containers, Map.copyOf(timers));
         }
     }
 
     private final List<Node> redis;
     private final List<Node> sentinels;
+    private final Map<String, Integer> sentinelDebug;
 
     SentinelGroup(List<Node> redis, List<Node> sentinels) {
+        this(redis, sentinels, Map.of());
+    }
+
+    SentinelGroup(List<Node> redis, List<Node> sentinels, Map<String, Integer> sentinelDebug) {
         this.redis = redis;
         this.sentinels = sentinels;
+        this.sentinelDebug = Map.copyOf(sentinelDebug);
+    }
+
+    /**
+     * Sets this group's {@code SENTINEL DEBUG} timers on {@code sentinel} (they live in its memory
+     * only: call after every start). Nothing for other nodes or when the group has none.
+     */
+    public void configure(Node sentinel) throws IOException {
+        if (sentinelDebug.isEmpty() || sentinel.kind() != Node.Kind.SENTINEL) {
+            return;
+        }
+        List<String> args = new ArrayList<>(List.of("SENTINEL", "DEBUG"));
+        new java.util.TreeMap<>(sentinelDebug).forEach((k, v) -> {
+            args.add(k);
+            args.add(String.valueOf(v));
+        });
+        String out = sentinel.cli(args.toArray(String[]::new));
+        if (!"OK".equals(out)) {
+            throw new IOException(sentinel + ": " + String.join(" ", args) + " answered " + out);
+        }
     }
 
     /** Writes configurations, starts every node and waits until the Sentinels agree on the master. */
@@ -60,7 +108,7 @@ public final class SentinelGroup implements Closeable {
         String sentinelTemplate = Files.readString(templates.resolve("sentinel.conf.template"));
         List<Node> redis = new ArrayList<>();
         List<Node> sentinels = new ArrayList<>();
-        SentinelGroup group = new SentinelGroup(redis, sentinels);
+        SentinelGroup group = new SentinelGroup(redis, sentinels, options.sentinelDebug());
         try {
             int masterPort = 0;
             for (int i = 0; i < options.redisPorts().size(); i++) {
@@ -98,6 +146,7 @@ public final class SentinelGroup implements Closeable {
                 }
                 sentinels.add(n);
                 n.start();
+                group.configure(n);
             }
             group.awaitHealthy(Duration.ofSeconds(30));
             LOG.info("Sentinel group up: master {}, replicas {}, sentinels {}", group.currentMaster().orElseThrow(),
