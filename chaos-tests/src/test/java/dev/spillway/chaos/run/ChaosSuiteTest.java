@@ -15,7 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The bounded chaos suite run by {@code ./spillway test}: real processes (3 Redis, 3 Sentinels,
- * 3 relays, HAProxy), producers on RESP, line and HTTP through HAProxy, and a fixed sequence of
+ * 3 relays, HAProxy), producers through HAProxy — pipelining RESP connections (bursts of 16
+ * commands of 1-3 values over four RPUSH and four LPUSH lists), line and HTTP — and a fixed sequence of
  * faults — ten master faults of three kinds (one of them together with a relay kill) and a relay
  * kill. Every acknowledged message must be in Redis exactly once, in order per connection.
  */
@@ -32,7 +33,7 @@ class ChaosSuiteTest {
                 List.of(Fault.KILL_MASTER, Fault.KILL_RELAY), List.of(Fault.PAUSE_MASTER), List.of(Fault.KILL_SENTINEL),
                 List.of(Fault.SHUTDOWN_MASTER), List.of(Fault.KILL_MASTER), List.of(Fault.KILL_RELAY));
         ChaosRun.Options options = new ChaosRun.Options(sequence, Duration.ofMinutes(8), sequence.size(), 2, 100, 7,
-                "data_queue", "suite:", true);
+                "data_queue", "suite:", true).pipelined(3, 16, 500);
         try (ProcessTopology t = new ProcessTopology(LocalCluster.start(tmp.resolve("cluster"),
                 LocalCluster.Layout.forTests(3, Map.of())), true)) {
             ChaosReport report = new ChaosRun(options).run(t, line -> System.out.println("chaos: " + line));
@@ -42,6 +43,7 @@ class ChaosSuiteTest {
             Files.writeString(Path.of("target", "chaos-report.txt"), report.toText());
 
             assertThat(report.faults()).hasSize(sequence.size());
+            assertThat(report.maxInFlight()).as("commands in flight on one connection").isGreaterThanOrEqualTo(16);
             assertThat(report.failoversSeen()).as("master faults produced failovers").isGreaterThanOrEqualTo(10);
             assertThat(report.check().lost()).as("lost").isEmpty();
             assertThat(report.check().duplicated()).as("duplicated").isEmpty();
@@ -57,7 +59,7 @@ class ChaosSuiteTest {
         Map<String, Object> small = Map.of("spill", Map.of("maxBytes", "128KiB", "segmentBytes", "64KiB",
                 "maxRecordBytes", "16KiB"), "limits", Map.of("maxValueBytes", 4096));
         ChaosRun.Options options = new ChaosRun.Options(List.of(List.of(Fault.ALL_REDIS_DOWN)), Duration.ofMinutes(2), 1,
-                2, 300, 11, "data_queue", "small:", true);
+                2, 300, 11, "data_queue", "small:", true).pipelined(2, 16, 600);
         try (ProcessTopology t = new ProcessTopology(LocalCluster.start(tmp.resolve("cluster"),
                 LocalCluster.Layout.forTests(1, small)), true)) {
             ChaosReport report = new ChaosRun(options).run(t, line -> System.out.println("chaos: " + line));
