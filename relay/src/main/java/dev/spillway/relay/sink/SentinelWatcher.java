@@ -83,7 +83,7 @@ public final class SentinelWatcher implements Closeable {
     /** Events about replicas or Sentinels that say nothing about the master's fate. */
     private static final Set<String> HARMLESS = Set.of("+sentinel", "+slave", "-dup-sentinel", "+reboot",
             "+sentinel-address-switch", "+sentinel-invalid-addr", "+fix-slave-config", "+convert-to-slave",
-            "+role-change", "-role-change", "+slave-reconf-done", "+cmd-ok", "+cmd-error");
+            "+cmd-ok", "+cmd-error");
 
     private final SinkConfig config;
     private final WriteGate gate;
@@ -93,11 +93,13 @@ public final class SentinelWatcher implements Closeable {
     private final List<Channel> channels = new CopyOnWriteArrayList<>();
     private final Counter failovers;
     private final Counter troubleEvents;
-    private final int majority;
     private volatile String master;
     private volatile boolean closed;
     private volatile String lastSwitch;
     private long lastTroubleNanos; // event loop only
+    private long pendingEpoch; // event loop only: the highest failover epoch voted on or announced
+    private long pendingEpochNanos; // event loop only: when it was first heard
+    private boolean warnedGroupSize; // event loop only
     private ScheduledFuture<?> ticker;
 
     public SentinelWatcher(SinkConfig config, WriteGate gate, MetricRegistry metrics) {
@@ -108,7 +110,6 @@ public final class SentinelWatcher implements Closeable {
         this.config = config;
         this.gate = gate;
         this.clock = clock;
-        this.majority = config.sentinels().size() / 2 + 1;
         this.lastTroubleNanos = clock.getAsLong();
         for (String s : config.sentinels()) {
             links.add(new Link(s));
@@ -189,8 +190,11 @@ public final class SentinelWatcher implements Closeable {
     void evaluate() {
         long now = clock.getAsLong();
         int answering = 0;
+        int group = links.size();
+        long failoverTimeoutNanos = 0;
         Map<String, Integer> agree = new HashMap<>();
         Map<String, Integer> replicas = new HashMap<>();
+        Map<String, Long> epochs = new HashMap<>();
         String trouble = null;
         String stale = null;
         for (Link l : links) {
@@ -203,9 +207,12 @@ public final class SentinelWatcher implements Closeable {
                 stale = "waiting for Sentinel " + l.address + " to answer after the last event";
                 continue;
             }
-            if (!v.flags.equals("master") || v.runId == null || v.runId.isEmpty()) {
+            group = Math.max(group, v.otherSentinels + 1);
+            failoverTimeoutNanos = Math.max(failoverTimeoutNanos, v.failoverTimeoutNanos);
+            if (!v.flags.equals("master") || v.runId == null || v.runId.isEmpty() || v.healthyReplicas < 0) {
                 String what = "Sentinel " + l.address + " reports master " + v.address + " flags '" + v.flags + "'"
-                        + (v.runId == null || v.runId.isEmpty() ? " without a run id yet" : "");
+                        + (v.runId == null || v.runId.isEmpty() ? " without a run id yet" : "")
+                        + (v.healthyReplicas < 0 ? " and could not list its replicas" : "");
                 if (blocksWrites(v.flags)) {
                     trouble = what;
                 } else {
@@ -216,9 +223,18 @@ public final class SentinelWatcher implements Closeable {
             String key = v.address + " " + v.runId;
             agree.merge(key, 1, Integer::sum);
             replicas.merge(key, v.healthyReplicas, Math::max);
+            epochs.merge(key, v.configEpoch, Math::min);
+        }
+        // the majority of the whole group, not just of the Sentinels configured here: a majority of
+        // a subset need not intersect the majority that votes a failover through
+        int majority = group / 2 + 1;
+        if (group > links.size() && !warnedGroupSize) {
+            warnedGroupSize = true;
+            LOG.warn("sink.sentinels lists {} Sentinels but the group of '{}' has {}: list them all; the write gate "
+                    + "needs {} of them to answer", links.size(), config.masterName(), group, majority);
         }
         if (answering < majority) {
-            gate.close("only " + answering + " of " + links.size() + " Sentinels answer (a majority, " + majority
+            gate.close("only " + answering + " of " + group + " Sentinels answer (a majority, " + majority
                     + ", is needed)");
             return;
         }
@@ -229,6 +245,16 @@ public final class SentinelWatcher implements Closeable {
         for (Map.Entry<String, Integer> e : agree.entrySet()) {
             if (e.getValue() >= majority) {
                 String[] f = e.getKey().split(" ");
+                long epoch = epochs.get(e.getKey());
+                if (epoch < pendingEpoch && now - pendingEpochNanos < Math.max(failoverTimeoutNanos, 1)) {
+                    // Sentinels voted in a failover of epoch pendingEpoch, and the master they name has
+                    // an older configuration: the leader may be promoting a replica that some of them
+                    // have not heard of yet. Wait until the new configuration reaches them, or until the
+                    // failover must have been given up (failover-timeout).
+                    gate.close("a failover of epoch " + pendingEpoch + " was voted on and the Sentinels still name "
+                            + f[0] + " of config epoch " + epoch);
+                    return;
+                }
                 if (!f[0].equals(master)) {
                     LOG.info("Sentinels name {} as master of '{}'", f[0], config.masterName());
                 }
@@ -263,6 +289,11 @@ public final class SentinelWatcher implements Closeable {
         }
         troubleEvents.inc();
         lastTroubleNanos = clock.getAsLong();
+        long epoch = failoverEpoch(channel, payload);
+        if (epoch > pendingEpoch) {
+            pendingEpoch = epoch;
+            pendingEpochNanos = lastTroubleNanos;
+        }
         if (channel.equals("+switch-master")) {
             String[] f = payload.split(" ");
             String to = f.length == 5 ? f[3] + ":" + f[4] : payload;
@@ -273,6 +304,22 @@ public final class SentinelWatcher implements Closeable {
             }
         }
         gate.close("Sentinel " + sentinel + ": " + channel + " " + payload);
+    }
+
+    /** The epoch a {@code +new-epoch} ({@code "<epoch>"}) or {@code +vote-for-leader} ({@code "<runid> <epoch>"}) names, else 0. */
+    static long failoverEpoch(String channel, String payload) {
+        try {
+            if (channel.equals("+new-epoch")) {
+                return Long.parseLong(payload.trim());
+            }
+            if (channel.equals("+vote-for-leader")) {
+                String[] f = payload.trim().split(" ");
+                return Long.parseLong(f[f.length - 1]);
+            }
+        } catch (NumberFormatException e) {
+            LOG.warn("Unexpected Sentinel event payload: {} {}", channel, payload);
+        }
+        return 0;
     }
 
     /**
@@ -313,10 +360,19 @@ public final class SentinelWatcher implements Closeable {
     }
 
     /** One poll of a Sentinel's view of the master. */
-    record View(long polledAtNanos, String address, String runId, String flags, int healthyReplicas) {}
+    /**
+     * One poll of a Sentinel's view of the master.
+     *
+     * @param healthyReplicas replicas listed with no flag but {@code slave}; -1 when the Sentinel
+     *     could not list them (the view then cannot open the gate: {@code all} would be guessed)
+     * @param configEpoch the master's configuration epoch (a successful failover raises it)
+     * @param otherSentinels how many other Sentinels this one knows for the master
+     */
+    record View(long polledAtNanos, String address, String runId, String flags, int healthyReplicas,
+            long configEpoch, int otherSentinels, long failoverTimeoutNanos) {}
 
     /** Both connections to one Sentinel. Confined to the event loop. */
-    private final class Link {
+    final class Link {
         final String address;
         final String host;
         final int port;
@@ -429,6 +485,7 @@ public final class SentinelWatcher implements Closeable {
         void active(ChannelHandlerContext ctx) {
             link.events = ctx.channel();
             ctx.writeAndFlush(command("PSUBSCRIBE", "*"));
+            eventsConnected(link.address);
         }
 
         @Override
@@ -458,8 +515,7 @@ public final class SentinelWatcher implements Closeable {
             List<RedisMessage> parts = arr.children();
             String kind = text(parts.get(0));
             if ("pong".equalsIgnoreCase(kind)) {
-                link.lastPongNanos = clock.getAsLong();
-                link.answeredEvents = true;
+                recordPong(links.indexOf(link));
             } else if ("pmessage".equals(kind) && parts.size() == 4) {
                 String channel = text(parts.get(2));
                 String payload = text(parts.get(3));
@@ -510,29 +566,75 @@ public final class SentinelWatcher implements Closeable {
                 if (msg instanceof ErrorRedisMessage err) {
                     LOG.warn("Sentinel {} does not know master '{}': {}", link.address, config.masterName(),
                             err.content());
-                    partial = new View(sentAt, "unknown", null, "unknown-master", 0);
+                    partial = new View(sentAt, "unknown", null, "unknown-master", -1, 0, 0, 0);
                     return;
                 }
                 Map<String, String> f = fields(msg);
                 partial = new View(sentAt, f.getOrDefault("ip", "?") + ":" + f.getOrDefault("port", "?"),
-                        f.get("runid"), f.getOrDefault("flags", "?"), 0);
+                        f.get("runid"), f.getOrDefault("flags", "?"), 0, number(f.get("config-epoch")),
+                        (int) number(f.get("num-other-sentinels")),
+                        TimeUnit.MILLISECONDS.toNanos(number(f.get("failover-timeout"))));
                 return;
             }
-            int healthy = 0; // the SENTINEL REPLICAS reply
+            int healthy = -1; // the SENTINEL REPLICAS reply; an error leaves the count unknown
             if (msg instanceof ArrayRedisMessage arr) {
+                healthy = 0;
                 for (RedisMessage r : arr.children()) {
                     if ("slave".equals(fields(r).get("flags"))) {
                         healthy++;
                     }
                 }
+            } else if (msg instanceof ErrorRedisMessage err) {
+                LOG.warn("Sentinel {} cannot list the replicas of '{}': {}", link.address, config.masterName(),
+                        err.content());
             }
-            View v = new View(partial.polledAtNanos(), partial.address(), partial.runId(), partial.flags(), healthy);
+            View p = partial;
             partial = null;
-            link.view = v;
-            link.lastViewNanos = clock.getAsLong();
-            link.answeredView = true;
-            evaluate();
+            recordView(link, new View(p.polledAtNanos(), p.address(), p.runId(), p.flags(), healthy, p.configEpoch(),
+                    p.otherSentinels(), p.failoverTimeoutNanos()));
         }
+    }
+
+    private static long number(String s) {
+        try {
+            return s == null ? 0 : Long.parseLong(s.trim());
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    // ---- what the connections report; package-private so tests can play Sentinels ----
+
+    /** A complete poll of one Sentinel's view. */
+    void recordView(Link link, View v) {
+        link.view = v;
+        link.lastViewNanos = clock.getAsLong();
+        link.answeredView = true;
+        evaluate();
+    }
+
+    void recordView(int sentinel, View v) {
+        recordView(links.get(sentinel), v);
+    }
+
+    /** A PONG on one Sentinel's events connection: every event it published before is read. */
+    void recordPong(int sentinel) {
+        Link l = links.get(sentinel);
+        l.lastPongNanos = clock.getAsLong();
+        l.answeredEvents = true;
+    }
+
+    /**
+     * The events connection to a Sentinel is (re)established: whatever it published while the
+     * connection was down was never read, so it counts as trouble.
+     */
+    void eventsConnected(String sentinel) {
+        lastTroubleNanos = clock.getAsLong();
+        gate.close("events connection to Sentinel " + sentinel + " (re)established: events may have been missed");
+    }
+
+    String address(int sentinel) {
+        return links.get(sentinel).address;
     }
 
     private static Map<String, String> fields(RedisMessage m) {
