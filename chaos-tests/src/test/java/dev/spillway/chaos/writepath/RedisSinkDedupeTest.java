@@ -31,7 +31,8 @@ class RedisSinkDedupeTest {
     @BeforeAll
     void start(@TempDir Path tmp) throws Exception {
         group = SentinelGroup.start(tmp, SentinelGroup.Options.forTests());
-        SinkConfig cfg = WritePathFixture.sinkConfig(group);
+        // WAIT 1: these tests are about the script; minReplicas: all is the write gate's (it knows the replicas)
+        SinkConfig cfg = SinkConfig.builder().sentinels(group.sentinelAddresses()).minReplicas(1).build();
         connector = new RedisConnector(cfg);
         long deadline = System.currentTimeMillis() + 20_000;
         while (!connector.isConnected() && System.currentTimeMillis() < deadline) {

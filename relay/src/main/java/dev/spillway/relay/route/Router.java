@@ -140,6 +140,12 @@ public final class Router implements Intake, Closeable {
                 return CompletableFuture.failedFuture(new RelayRejectedException(
                         RelayRejectedException.Reason.SHUTTING_DOWN, "relay is shutting down", null));
             }
+            String reserved = reserved(key);
+            if (reserved != null) {
+                rejected.mark(values.size());
+                return CompletableFuture.failedFuture(new RelayRejectedException(
+                        RelayRejectedException.Reason.REDIS_REFUSED, reserved, null));
+            }
             List<Pending> request = new ArrayList<>(values.size());
             for (byte[] value : values) {
                 request.add(new Pending(new Message(instance, nextSequence++, op, key, value), ack));
@@ -159,6 +165,22 @@ public final class Router implements Intake, Closeable {
             send(batch);
         }
         return ack.future;
+    }
+
+    /**
+     * Why {@code key} is Spillway's own (a high-water mark or the dead-letter list), or null: a
+     * producer pushing there would break the dedupe of every replay or wedge the dead letters.
+     */
+    private String reserved(byte[] key) {
+        String k = new String(key, java.nio.charset.StandardCharsets.UTF_8);
+        if (k.startsWith(config.dedupeKeyPrefix())) {
+            return "ERR key '" + k + "' is reserved: keys starting with sink.dedupeKeyPrefix '"
+                    + config.dedupeKeyPrefix() + "' hold Spillway's high-water marks";
+        }
+        if (k.equals(config.deadLetterKey())) {
+            return "ERR key '" + k + "' is reserved: it is Spillway's dead-letter list (sink.deadLetterKey)";
+        }
+        return null;
     }
 
     public Mode mode() {
@@ -347,20 +369,33 @@ public final class Router implements Intake, Closeable {
             all.addAll(directQueue);
             directQueue.clear();
             int from = 0;
+            RuntimeException refused = null;
             while (from < all.size()) { // one append per request
                 int to = from + 1;
                 while (to < all.size() && all.get(to).ack == all.get(from).ack) {
                     to++;
                 }
-                toSpill(all.subList(from, to));
+                if (refused == null) {
+                    refused = toSpill(all.subList(from, to));
+                } else {
+                    // once one request could not be spilled, none behind it may be: a later, smaller
+                    // one acknowledged ahead of a refused one that its producer re-sends would land
+                    // out of order
+                    refuse(all.subList(from, to), refused instanceof SpillFullException
+                            ? RelayRejectedException.Reason.SPILL_FULL : RelayRejectedException.Reason.SPILL_FAILED,
+                            refused);
+                }
                 from = to;
             }
         }
         replayer.wake();
     }
 
-    /** Appends one request's messages to the spill, all or none. Called with the lock held, so spill order is arrival order. */
-    private void toSpill(List<Pending> request) {
+    /**
+     * Appends one request's messages to the spill, all or none; returns why it refused them, or
+     * null. Called with the lock held, so spill order is arrival order.
+     */
+    private RuntimeException toSpill(List<Pending> request) {
         List<Message> messages = new ArrayList<>(request.size());
         for (Pending p : request) {
             messages.add(p.message);
@@ -370,10 +405,10 @@ public final class Router implements Intake, Closeable {
             appended = spill.appendAll(messages);
         } catch (SpillFullException e) {
             refuse(request, RelayRejectedException.Reason.SPILL_FULL, e);
-            return;
+            return e;
         } catch (SpillException e) {
             refuse(request, RelayRejectedException.Reason.SPILL_FAILED, e);
-            return;
+            return e;
         }
         spilledMessages.mark(request.size());
         for (int i = 0; i < request.size(); i++) {
@@ -389,6 +424,7 @@ public final class Router implements Intake, Closeable {
                 }
             });
         }
+        return null;
     }
 
     private void refuse(List<Pending> request, RelayRejectedException.Reason reason, RuntimeException e) {

@@ -97,7 +97,10 @@ public final class RedisConnector implements Closeable {
         }
         c.setReferenceEnabled(false); // values are bytes, never Redisson objects: skip the per-argument check
         c.setTcpKeepAlive(true);
-        c.setUseScriptCache(true); // EVALSHA, falling back to EVAL on NOSCRIPT (a new master after failover)
+        // EVAL with the script's text, not EVALSHA: Redisson's batches do not fall back on NOSCRIPT,
+        // so a SCRIPT FLUSH (or a script cache emptied by a restart) would fail every write until
+        // a connection dropped. The text costs ~4 KiB a batch.
+        c.setUseScriptCache(false);
         SentinelServersConfig s = c.useSentinelServers()
                 .setMasterName(sink.masterName())
                 .setCheckSentinelsList(false)

@@ -55,22 +55,36 @@ public final class RedisSink {
      * TTL in seconds; ARGV[2] the run id of the master the Sentinels name ('' = no check);
      * ARGV[3] 'd' for direct writes (not yet acknowledged: a refused run stops the script and is
      * reported) or 'r' for replay (acknowledged: a refused run goes to the dead-letter list);
-     * ARGV[4] the relay's name for dead-letter entries; ARGV[5] the number of runs; then per run:
-     * op, key, count n, first sequence, and n values. A run is a stretch of messages for one key
-     * and op with consecutive sequences, so the already-applied ones are a prefix of it, and the
-     * rest go out in one RPUSH/LPUSH (in chunks, below Lua's stack limit).
+     * ARGV[4] the relay's name for dead-letter entries; ARGV[5] '1' to count the master's online
+     * replicas; ARGV[6] the number of runs; then per run: op, key, count n, first sequence, and
+     * n values. A run is a stretch of messages for one key and op with consecutive sequences, so
+     * the already-applied ones are a prefix of it, and the rest go out in one RPUSH/LPUSH (in
+     * chunks, below Lua's stack limit).
+     *
+     * <p>Returns {applied, skipped, dead-lettered, online replicas (-1 = not counted)}, and for a
+     * refused run in a direct write also {first refused sequence, count, error}.
      *
      * <p>The mark always equals the last sequence applied (or dead-lettered): every write is a
      * {@code pcall}, and on an error the mark is stored for what was done before the error is
      * returned, so a replay of the batch never pushes a message twice. (Redis 7 does not refuse
-     * later writes of a script for OOM once its first write has succeeded.) The key's type is
-     * checked before each run is pushed: a list push to a key holding another type is refused
-     * by Redis, and a retry cannot change that.
+     * later writes of a script for OOM once its first write has succeeded.) Errors are sorted:
+     * those about Redis's state (OOM, NOREPLICAS, READONLY, MISCONF, BUSY, LOADING, MASTERDOWN,
+     * TRYAGAIN, NOSCRIPT) fail the batch — it is spilled and retried; any other error of a run's
+     * key — WRONGTYPE found by checking the key's type before the push, an ACL user's NOPERM —
+     * is about the message, and a retry cannot fix it: the run is refused (direct) or
+     * dead-lettered (replay), and the messages behind it are not held back.
      */
     static final String SCRIPT = """
             local function fail(hw, err)
               redis.pcall('SET', KEYS[1], hw, 'EX', ARGV[1])
               return redis.error_reply(err)
+            end
+            local function transient(err)
+              for _, p in ipairs({'OOM', 'NOREPLICAS', 'READONLY', 'MISCONF', 'BUSY', 'LOADING', 'MASTERDOWN',
+                  'TRYAGAIN', 'NOSCRIPT', 'CLUSTERDOWN'}) do
+                if string.sub(err, 1, #p) == p then return true end
+              end
+              return false
             end
             if ARGV[2] ~= '' then
               local id = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
@@ -79,21 +93,50 @@ public final class RedisSink {
                   .. ') is not the master the Sentinels name (run id ' .. ARGV[2] .. ')')
               end
             end
-            local hw = tonumber(redis.call('GET', KEYS[1]) or '-1')
+            local online = -1
+            if ARGV[5] == '1' then
+              online = 0
+              for _ in string.gmatch(redis.call('INFO', 'replication'), 'slave%d+:[^\r\n]*state=online') do
+                online = online + 1
+              end
+            end
+            local g = redis.pcall('GET', KEYS[1])
+            if type(g) == 'table' and g['err'] then
+              return redis.error_reply('SPILLWAY-MARK high-water mark ' .. KEYS[1] .. ': ' .. g['err'])
+            end
+            local hw = tonumber(g or '-1')
             local applied, skipped, dead = 0, 0, 0
-            local i = 6
-            for _ = 1, tonumber(ARGV[5]) do
+            local i = 7
+            for _ = 1, tonumber(ARGV[6]) do
               local op, key, n, first = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
               local skip = math.min(n, math.max(0, hw - first + 1))
               local from, to = i + 4 + skip, i + 3 + n
               if from <= to then
+                local err = nil
                 local t = redis.pcall('TYPE', key)
-                t = type(t) == 'table' and t['ok'] or 'none'
-                if t ~= 'none' and t ~= 'list' then
-                  local err = 'WRONGTYPE Operation against a key holding the wrong kind of value'
+                if type(t) == 'table' and t['err'] then
+                  err = t['err']
+                elseif t['ok'] ~= 'none' and t['ok'] ~= 'list' then
+                  err = 'WRONGTYPE Operation against a key holding the wrong kind of value'
+                end
+                while err == nil and from <= to do
+                  local last = math.min(to, from + 999)
+                  local r = redis.pcall(op, key, unpack(ARGV, from, last))
+                  if type(r) == 'table' and r['err'] then
+                    if transient(r['err']) then
+                      return fail(hw, r['err'])
+                    end
+                    err = r['err']
+                  else
+                    applied = applied + last - from + 1
+                    hw = first + last - (i + 4)
+                    from = last + 1
+                  end
+                end
+                if err ~= nil then
                   if ARGV[3] == 'd' then
                     redis.pcall('SET', KEYS[1], hw, 'EX', ARGV[1])
-                    return {applied, skipped, dead, first + skip, n - skip, err}
+                    return {applied, skipped, dead, online, first + from - (i + 4), to - from + 1, err}
                   end
                   local now = redis.call('TIME')
                   local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
@@ -102,21 +145,10 @@ public final class RedisSink {
                       relay = ARGV[4], sequence = first + k - (i + 4), time = ms})
                     local r = redis.pcall('RPUSH', KEYS[2], entry)
                     if type(r) == 'table' and r['err'] then
-                      return fail(hw, 'dead-letter list ' .. KEYS[2] .. ': ' .. r['err'])
+                      return fail(hw, 'SPILLWAY-DEAD-LETTER cannot push to ' .. KEYS[2] .. ': ' .. r['err'])
                     end
                     hw = first + k - (i + 4)
                     dead = dead + 1
-                  end
-                else
-                  while from <= to do
-                    local last = math.min(to, from + 999)
-                    local r = redis.pcall(op, key, unpack(ARGV, from, last))
-                    if type(r) == 'table' and r['err'] then
-                      return fail(hw, r['err'])
-                    end
-                    applied = applied + last - from + 1
-                    hw = first + last - (i + 4)
-                    from = last + 1
                   end
                 end
               end
@@ -125,13 +157,15 @@ public final class RedisSink {
               i = i + 4 + n
             end
             redis.call('SET', KEYS[1], hw, 'EX', ARGV[1])
-            return {applied, skipped, dead}
+            return {applied, skipped, dead, online}
             """;
 
     private static final byte[] RPUSH = "RPUSH".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] LPUSH = "LPUSH".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] DIRECT = {'d'};
     private static final byte[] REPLAY = {'r'};
+    private static final byte[] ONE = {'1'};
+    private static final byte[] ZERO = {'0'};
 
     private final RedisConnector redis;
     private final SinkConfig config;
@@ -144,6 +178,8 @@ public final class RedisSink {
     private final Meter deduped;
     private final Meter deadLettered;
     private final Meter refused;
+    /** The master's online replicas as the last write's script counted them ({@code minReplicas: all}). */
+    private volatile int onlineSeen;
 
     public RedisSink(RedisConnector redis, SinkConfig config, MetricRegistry metrics) {
         this(redis, config, metrics, "relay");
@@ -208,7 +244,9 @@ public final class RedisSink {
             return CompletableFuture.completedFuture(new WriteResult(0, 0));
         }
         long start = System.nanoTime();
-        int replicas = config.waitsForReplicas() ? config.replicasToWaitFor(gate == null ? 0 : gate.replicas()) : 0;
+        boolean all = config.minReplicas() == SinkConfig.ALL_REPLICAS;
+        int replicas = config.waitsForReplicas()
+                ? config.replicasToWaitFor(Math.max(gate == null ? 0 : gate.replicas(), all ? onlineSeen : 0)) : 0;
         byte[] runId = gate == null ? new byte[0] : gate.runId().getBytes(StandardCharsets.US_ASCII);
         List<RFuture<List<Object>>> scripts = new ArrayList<>();
         List<Long> instances = new ArrayList<>();
@@ -225,7 +263,7 @@ public final class RedisSink {
                 instances.add(instance);
                 scripts.add(rb.getScript(ByteArrayCodec.INSTANCE).evalAsync(RScript.Mode.READ_WRITE, SCRIPT,
                         RScript.ReturnType.LIST, List.of(highWaterKey(instance), config.deadLetterKey()),
-                        scriptArgs(batch, from, to, runId, replay)));
+                        scriptArgs(batch, from, to, runId, replay, all)));
                 from = to;
             }
             sent = rb.executeAsync();
@@ -236,6 +274,15 @@ public final class RedisSink {
             if (replicas > 0 && result.getSyncedSlaves() < replicas) {
                 throw new ReplicationShortfallException(result.getSyncedSlaves(), replicas);
             }
+            if (all) {
+                // 'all' means every replica attached to the master, also one the Sentinels do not
+                // list (yet): otherwise its confirmation could stand in for the one Sentinel promotes
+                int online = ((Number) scripts.get(0).toCompletableFuture().join().get(3)).intValue();
+                onlineSeen = online;
+                if (result.getSyncedSlaves() < online) {
+                    throw new ReplicationShortfallException(result.getSyncedSlaves(), online);
+                }
+            }
             int pushed = 0;
             int skipped = 0;
             int dead = 0;
@@ -245,9 +292,9 @@ public final class RedisSink {
                 pushed += ((Number) r.get(0)).intValue();
                 skipped += ((Number) r.get(1)).intValue();
                 dead += ((Number) r.get(2)).intValue();
-                if (r.size() >= 6 && refusal == null) {
-                    refusal = new WriteResult.Refusal(instances.get(k), ((Number) r.get(3)).longValue(),
-                            ((Number) r.get(4)).intValue(), new String((byte[]) r.get(5), StandardCharsets.UTF_8));
+                if (r.size() >= 7 && refusal == null) {
+                    refusal = new WriteResult.Refusal(instances.get(k), ((Number) r.get(4)).longValue(),
+                            ((Number) r.get(5)).intValue(), new String((byte[]) r.get(6), StandardCharsets.UTF_8));
                     refused.mark(refusal.count());
                 }
             }
@@ -261,12 +308,14 @@ public final class RedisSink {
     }
 
     /** The script's arguments for {@code batch[from, to)}, all of one incarnation; see {@link #SCRIPT}. */
-    private Object[] scriptArgs(List<Message> batch, int from, int to, byte[] runId, boolean replay) {
+    private Object[] scriptArgs(List<Message> batch, int from, int to, byte[] runId, boolean replay,
+            boolean countOnline) {
         List<Object> args = new ArrayList<>(5 + 5 * (to - from));
         args.add(ttlSeconds);
         args.add(runId);
         args.add(replay ? REPLAY : DIRECT);
         args.add(relayName);
+        args.add(countOnline ? ONE : ZERO);
         args.add(null); // the number of runs, filled in below
         int runCount = 0;
         int r = from;
@@ -287,7 +336,7 @@ public final class RedisSink {
             runCount++;
             r = e;
         }
-        args.set(4, ascii(runCount));
+        args.set(5, ascii(runCount));
         return args.toArray();
     }
 

@@ -84,15 +84,22 @@ final class FakeSink implements Sink {
         return w;
     }
 
-    /** Applies every message of the batch not already landed ("Redis" with a perfect high-water mark). */
-    WriteResult applyDeduped(Write w) {
-        List<Message> fresh = new ArrayList<>();
+    private final java.util.Map<Long, Long> highWater = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Applies the batch as the real script does: per relay incarnation, a message at or below the
+     * high-water mark is skipped, any other is pushed and raises the mark.
+     */
+    synchronized WriteResult applyDeduped(Write w) {
+        int applied = 0;
         for (Message m : w.batch()) {
-            if (!landed.contains(m)) {
-                fresh.add(m);
+            long hw = highWater.getOrDefault(m.instance(), -1L);
+            if (m.sequence() > hw) {
+                landed.add(m);
+                highWater.put(m.instance(), m.sequence());
+                applied++;
             }
         }
-        landed.addAll(fresh);
-        return new WriteResult(fresh.size(), w.batch().size() - fresh.size());
+        return new WriteResult(applied, w.batch().size() - applied);
     }
 }

@@ -47,6 +47,10 @@ class RouterTest {
     @AfterEach
     void close() throws Exception {
         sink.auto = sink::applyDeduped;
+        FakeSink.Write pending;
+        while ((pending = sink.writes.poll()) != null) { // a replay or direct write the test left unanswered
+            pending.reply().complete(sink.applyDeduped(pending));
+        }
         if (router != null) {
             router.close();
         }
@@ -141,21 +145,25 @@ class RouterTest {
         CompletableFuture<Void> good = push("k", "g1");
         CompletableFuture<Void> poison = push("p", "x1", "x2");
         CompletableFuture<Void> after = push("k", "g2");
-        w1.written();
+        w1.reply().complete(sink.applyDeduped(w1));
         first.get(5, TimeUnit.SECONDS);
         FakeSink.Write w2 = sink.next();
         assertThat(values(w2.batch())).containsExactly("g1", "x1", "x2", "g2");
         Message x1 = w2.batch().get(1);
+        CompletableFuture<Void> later = push("k", "g3"); // queued while w2 is out: must go after g2
         // Redis applied g1, refused the run x1..x2 and sent nothing after it
+        sink.applyDeduped(new FakeSink.Write(w2.batch().subList(0, 1), false, new CompletableFuture<>()));
         w2.reply().complete(new WriteResult(1, 0, 0, new WriteResult.Refusal(x1.instance(), x1.sequence(), 2,
                 "WRONGTYPE Operation against a key holding the wrong kind of value")));
         good.get(5, TimeUnit.SECONDS);
         assertThat(refusal(poison).reason()).isEqualTo(RelayRejectedException.Reason.REDIS_REFUSED);
         assertThat(refusal(poison)).hasMessageStartingWith("WRONGTYPE");
         FakeSink.Write w3 = sink.next();
-        assertThat(values(w3.batch())).containsExactly("g2");
-        w3.written();
+        assertThat(values(w3.batch())).as("the tail first, then what queued behind it").containsExactly("g2", "g3");
+        w3.reply().complete(sink.applyDeduped(w3));
         after.get(5, TimeUnit.SECONDS);
+        later.get(5, TimeUnit.SECONDS);
+        assertThat(values(sink.landed)).containsExactly("first", "g1", "g2", "g3");
         assertThat(router.mode()).as("a refusal is no reason to spill").isEqualTo(Router.Mode.DIRECT);
         assertThat(spill.pendingMessages()).isZero();
     }
@@ -197,6 +205,30 @@ class RouterTest {
         sink.allowCalls();
         awaitMode(Router.Mode.DIRECT);
         assertThat(values(sink.landed)).containsExactly("a", "s");
+    }
+
+    @Test
+    void whenAFailedBatchCannotAllBeSpilledNothingBehindTheFirstRefusalIsAcknowledged() throws Exception {
+        open(SinkConfig.builder().build(), SpillLogConfig.builder(dir).maxBytes(300).segmentBytes(4096)
+                .maxRecordBytes(256));
+        CompletableFuture<Void> first = push("k", "x".repeat(40));
+        FakeSink.Write w1 = sink.next();
+        CompletableFuture<Void> big = push("k", "y".repeat(200), "y".repeat(200)); // does not fit
+        CompletableFuture<Void> small = push("k", "z"); // would fit
+        w1.fail(new WriteGateException("write gate changed while the batch was in flight", true));
+        first.get(5, TimeUnit.SECONDS);
+        assertThat(refusal(big).reason()).isEqualTo(RelayRejectedException.Reason.SPILL_FULL);
+        assertThat(refusal(small).reason()).as("acknowledged ahead of a refused request, it would overtake it")
+                .isEqualTo(RelayRejectedException.Reason.SPILL_FULL);
+        assertThat(spill.pendingMessages()).isEqualTo(1);
+    }
+
+    @Test
+    void refusesKeysThatHoldSpillwaysOwnState() throws Exception {
+        open();
+        assertThat(refusal(push("spillway:hw:1234", "v")).getMessage()).contains("reserved");
+        assertThat(refusal(push("spillway:dead-letter", "v")).getMessage()).contains("reserved");
+        assertThat(sink.writes).isEmpty();
     }
 
     @Test
