@@ -82,63 +82,66 @@ public final class ChaosRun {
         Thread monitor = new Thread(() -> watch(t, load, running, failovers, start, progress), "chaos-monitor");
         monitor.setDaemon(true);
         monitor.start();
-        List<ChaosReport.FaultEvent> events = new ArrayList<>();
-        long maxDrain = 0;
         try {
-            load.awaitAcks(200, 30_000);
-            while (elapsedMs(start) < options.duration().toMillis() && events.size() < options.maxFaults()) {
+            List<ChaosReport.FaultEvent> events = new ArrayList<>();
+            long maxDrain = 0;
+            try {
+                load.awaitAcks(200, 30_000);
+                while (elapsedMs(start) < options.duration().toMillis() && events.size() < options.maxFaults()) {
+                    load.phase(Producer.Phase.STEADY);
+                    long steady = Math.max(0, options.steady().toMillis());
+                    Fault.sleep(steady + (steady == 0 ? 0 : random.nextInt((int) Math.min(Integer.MAX_VALUE, steady))));
+                    List<Fault> combo = options.faults().get(options.roundRobin() ? events.size() % options.faults().size()
+                            : random.nextInt(options.faults().size()));
+                    String name = String.join("+", combo.stream().map(Fault::cliName).toList());
+                    progress.accept("injecting " + name);
+                    load.phase(Producer.Phase.FAULT);
+                    long at = elapsedMs(start);
+                    String what = inject(t, combo, random);
+                    long injected = elapsedMs(start) - at;
+                    load.phase(Producer.Phase.RECOVERY);
+                    long drain = awaitDrained(t, Duration.ofSeconds(90));
+                    maxDrain = Math.max(maxDrain, drain);
+                    events.add(new ChaosReport.FaultEvent(name, what, at, injected, drain));
+                    progress.accept(String.format("%s: %s (settled %d ms, drained %d ms)", name, what, injected, drain));
+                }
                 load.phase(Producer.Phase.STEADY);
-                long steady = Math.max(0, options.steady().toMillis());
-                Fault.sleep(steady + (steady == 0 ? 0 : random.nextInt((int) Math.min(Integer.MAX_VALUE, steady))));
-                List<Fault> combo = options.faults().get(options.roundRobin() ? events.size() % options.faults().size()
-                        : random.nextInt(options.faults().size()));
-                String name = String.join("+", combo.stream().map(Fault::cliName).toList());
-                progress.accept("injecting " + name);
-                load.phase(Producer.Phase.FAULT);
-                long at = elapsedMs(start);
-                String what = inject(t, combo, random);
-                long injected = elapsedMs(start) - at;
-                load.phase(Producer.Phase.RECOVERY);
-                long drain = awaitDrained(t, Duration.ofSeconds(90));
-                maxDrain = Math.max(maxDrain, drain);
-                events.add(new ChaosReport.FaultEvent(name, what, at, injected, drain));
-                progress.accept(String.format("%s: %s (settled %d ms, drained %d ms)", name, what, injected, drain));
+                Fault.sleep(1000);
+            } finally {
+                load.stop();
             }
-            load.phase(Producer.Phase.STEADY);
-            Fault.sleep(1000);
+            for (String relay : t.relayNodes()) {
+                if (!t.isAlive(relay)) {
+                    t.restart(relay); // whatever it spilled is replayed before we look
+                }
+            }
+            long finalDrain = awaitDrained(t, Duration.ofSeconds(120));
+            Map<String, Boolean> written = load.lists(options.key());
+            Map<String, List<byte[]>> lists = new LinkedHashMap<>();
+            for (String key : written.keySet()) {
+                lists.put(key, t.readList(key));
+            }
+            Set<String> lpush = new TreeSet<>();
+            written.forEach((key, isLpush) -> {
+                if (isLpush) {
+                    lpush.add(key);
+                }
+            });
+            ListCheck check = ListCheck.ofKeys(lists, lpush, options.prefix(), load.acked(), load.sent(), load.resent(),
+                    load.epochStarts(), load.keyOf());
+            Map<String, double[]> latency = new LinkedHashMap<>();
+            for (Producer.Phase p : Producer.Phase.values()) {
+                latency.put(p.name().toLowerCase(), load.latency().percentiles(p));
+            }
+            List<String> errors = load.errors();
+            long resent = load.resent().values().stream().mapToLong(java.util.Set::size).sum();
+            long sent = load.sent().values().stream().mapToLong(Long::longValue).sum();
+            return new ChaosReport(options.seed(), elapsedMs(start), events, failovers.get(), sent, load.ackedCount(),
+                    errors.size(), errors.subList(0, Math.min(20, errors.size())), resent, load.reconnects(), check, latency,
+                    maxDrain, finalDrain, load.maxInFlight());
         } finally {
-            load.stop();
+            running.set(false); // the monitor stops with the run, also when a fault or the drain fails
         }
-        for (String relay : t.relayNodes()) {
-            if (!t.isAlive(relay)) {
-                t.restart(relay); // whatever it spilled is replayed before we look
-            }
-        }
-        long finalDrain = awaitDrained(t, Duration.ofSeconds(120));
-        running.set(false);
-        Map<String, Boolean> written = load.lists(options.key());
-        Map<String, List<byte[]>> lists = new LinkedHashMap<>();
-        for (String key : written.keySet()) {
-            lists.put(key, t.readList(key));
-        }
-        Set<String> lpush = new TreeSet<>();
-        written.forEach((key, isLpush) -> {
-            if (isLpush) {
-                lpush.add(key);
-            }
-        });
-        ListCheck check = ListCheck.ofKeys(lists, lpush, options.prefix(), load.acked(), load.sent(), load.resent(),
-                load.epochStarts(), load.keyOf());
-        Map<String, double[]> latency = new LinkedHashMap<>();
-        for (Producer.Phase p : Producer.Phase.values()) {
-            latency.put(p.name().toLowerCase(), load.latency().percentiles(p));
-        }
-        List<String> errors = load.errors();
-        long resent = load.resent().values().stream().mapToLong(java.util.Set::size).sum();
-        long sent = load.sent().values().stream().mapToLong(Long::longValue).sum();
-        return new ChaosReport(options.seed(), elapsedMs(start), events, failovers.get(), sent, load.ackedCount(),
-                errors.size(), errors.subList(0, Math.min(20, errors.size())), resent, load.reconnects(), check, latency,
-                maxDrain, finalDrain, load.maxInFlight());
     }
 
     private static String inject(Topology t, List<Fault> combo, Random random) throws IOException, InterruptedException {

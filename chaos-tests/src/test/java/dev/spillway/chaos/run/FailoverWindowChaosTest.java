@@ -55,7 +55,8 @@ class FailoverWindowChaosTest {
 
     private ChaosReport run(String name, ChaosRun.Options options) throws Exception {
         long start = System.nanoTime();
-        try (ProcessTopology t = new ProcessTopology(LocalCluster.start(tmp.resolve("cluster"),
+        Path cluster = tmp.resolve("cluster");
+        try (ProcessTopology t = new ProcessTopology(LocalCluster.start(cluster,
                 LocalCluster.Layout.forTests(3, Map.of()).withSentinelDebug(SENTINEL_TIMERS)), true)) {
             ChaosReport report = new ChaosRun(options).run(t, line -> System.out.println(name + ": " + line));
             String text = report.toText() + String.format("wall time (cluster start to verdict): %.1f s%n",
@@ -65,6 +66,22 @@ class FailoverWindowChaosTest {
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
                     .writeValue(Path.of("target", "failover-window-" + name + ".json").toFile(), report);
             return report;
+        } finally {
+            keepLogs(cluster, Path.of("target", "failover-window-" + name + "-logs"));
+        }
+    }
+
+    /** Every node's log (Sentinel events, Redis role changes, relay output), kept after the temporary directory goes. */
+    private static void keepLogs(Path cluster, Path into) throws java.io.IOException {
+        if (!Files.isDirectory(cluster)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> files = Files.walk(cluster, 2)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".log")).toList()) {
+                Path to = into.resolve(cluster.relativize(f));
+                Files.createDirectories(to.getParent());
+                Files.copy(f, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
         }
     }
 
