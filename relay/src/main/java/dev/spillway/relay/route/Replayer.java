@@ -119,7 +119,7 @@ final class Replayer implements Closeable {
                     spill.cursor().rewind();
                     if (!(cause instanceof CallNotPermittedException) && !(cause instanceof WriteGateException g
                             && !g.sent())) {
-                        LOG.debug("Replay write not confirmed ({}); retrying", cause.toString());
+                        logFailure(cause);
                         await(20);
                     }
                     continue;
@@ -141,6 +141,20 @@ final class Replayer implements Closeable {
                 }
                 await(1000);
             }
+        }
+    }
+
+    private String lastFailure;
+    private long lastFailureLoggedNanos;
+
+    /** A replay that keeps failing says why — once per distinct reason, and at most every 5 s for the same one. */
+    private void logFailure(Throwable cause) {
+        String what = cause.getClass().getSimpleName() + ": " + cause.getMessage();
+        long now = System.nanoTime();
+        if (!what.equals(lastFailure) || now - lastFailureLoggedNanos > TimeUnit.SECONDS.toNanos(5)) {
+            LOG.warn("Replay write not confirmed ({}); retrying", what.length() > 300 ? what.substring(0, 300) : what);
+            lastFailure = what;
+            lastFailureLoggedNanos = now;
         }
     }
 

@@ -96,7 +96,7 @@ public final class RedisSink {
             local online = -1
             if ARGV[5] == '1' then
               online = 0
-              for _ in string.gmatch(redis.call('INFO', 'replication'), 'slave%d+:[^\r\n]*state=online') do
+              for _ in string.gmatch(redis.call('INFO', 'replication'), 'slave%d+:[^\\r\\n]*state=online') do
                 online = online + 1
               end
             end
@@ -179,7 +179,9 @@ public final class RedisSink {
     private final Meter deadLettered;
     private final Meter refused;
     /** The master's online replicas as the last write's script counted them ({@code minReplicas: all}). */
-    private volatile int onlineSeen;
+    private volatile OnlineReplicas onlineSeen;
+
+    private record OnlineReplicas(String runId, int count) {}
 
     public RedisSink(RedisConnector redis, SinkConfig config, MetricRegistry metrics) {
         this(redis, config, metrics, "relay");
@@ -245,8 +247,10 @@ public final class RedisSink {
         }
         long start = System.nanoTime();
         boolean all = config.minReplicas() == SinkConfig.ALL_REPLICAS;
+        OnlineReplicas seen = onlineSeen;
+        int onlineBefore = all && gate != null && seen != null && seen.runId.equals(gate.runId()) ? seen.count : 0;
         int replicas = config.waitsForReplicas()
-                ? config.replicasToWaitFor(Math.max(gate == null ? 0 : gate.replicas(), all ? onlineSeen : 0)) : 0;
+                ? config.replicasToWaitFor(Math.max(gate == null ? 0 : gate.replicas(), onlineBefore)) : 0;
         byte[] runId = gate == null ? new byte[0] : gate.runId().getBytes(StandardCharsets.US_ASCII);
         List<RFuture<List<Object>>> scripts = new ArrayList<>();
         List<Long> instances = new ArrayList<>();
@@ -271,17 +275,18 @@ public final class RedisSink {
             return CompletableFuture.failedFuture(e);
         }
         return sent.thenApply(result -> {
+            int online = all ? ((Number) scripts.get(0).toCompletableFuture().join().get(3)).intValue() : -1;
+            if (gate != null && online >= 0) {
+                onlineSeen = new OnlineReplicas(gate.runId(), online);
+            }
             if (replicas > 0 && result.getSyncedSlaves() < replicas) {
                 throw new ReplicationShortfallException(result.getSyncedSlaves(), replicas);
             }
-            if (all) {
+            if (result.getSyncedSlaves() < online) {
                 // 'all' means every replica attached to the master, also one the Sentinels do not
-                // list (yet): otherwise its confirmation could stand in for the one Sentinel promotes
-                int online = ((Number) scripts.get(0).toCompletableFuture().join().get(3)).intValue();
-                onlineSeen = online;
-                if (result.getSyncedSlaves() < online) {
-                    throw new ReplicationShortfallException(result.getSyncedSlaves(), online);
-                }
+                // list (yet): otherwise its confirmation could stand in for the one Sentinel promotes.
+                // The next batch waits for them all.
+                throw new ReplicationShortfallException(result.getSyncedSlaves(), online);
             }
             int pushed = 0;
             int skipped = 0;
