@@ -209,9 +209,10 @@ public final class SentinelWatcher implements Closeable {
             }
             group = Math.max(group, v.otherSentinels + 1);
             failoverTimeoutNanos = Math.max(failoverTimeoutNanos, v.failoverTimeoutNanos);
-            if (!v.flags.equals("master") || v.runId == null || v.runId.isEmpty() || v.healthyReplicas < 0) {
+            String runId = v.runId == null || v.runId.isEmpty() ? probedRunId(v.address) : v.runId;
+            if (!v.flags.equals("master") || runId == null || v.healthyReplicas < 0) {
                 String what = "Sentinel " + l.address + " reports master " + v.address + " flags '" + v.flags + "'"
-                        + (v.runId == null || v.runId.isEmpty() ? " without a run id yet" : "")
+                        + (runId == null ? " without a run id yet" : "")
                         + (v.healthyReplicas < 0 ? " and could not list its replicas" : "");
                 if (blocksWrites(v.flags)) {
                     trouble = what;
@@ -220,7 +221,7 @@ public final class SentinelWatcher implements Closeable {
                 }
                 continue;
             }
-            String key = v.address + " " + v.runId;
+            String key = v.address + " " + runId;
             agree.merge(key, 1, Integer::sum);
             replicas.merge(key, v.healthyReplicas, Math::max);
             epochs.merge(key, v.configEpoch, Math::min);
@@ -600,6 +601,103 @@ public final class SentinelWatcher implements Closeable {
             return s == null ? 0 : Long.parseLong(s.trim());
         } catch (NumberFormatException e) {
             return 0;
+        }
+    }
+
+    // ---- a new master's run id, before the Sentinels have it ----
+
+    private String probedAddress;
+    private String probedRunId;
+    private long probedAtNanos;
+    private boolean probing;
+
+    /**
+     * The run id of {@code address} as the node itself said after the last trouble, or null (and
+     * a probe is started). A Sentinel learns a promoted master's run id only from its next
+     * {@code INFO}, seconds after {@code +switch-master}; the write script's fence needs it now.
+     * Asking the node the majority names is as good: the fence only has to tell that node from
+     * any other.
+     */
+    private String probedRunId(String address) {
+        if (address.equals(probedAddress) && probedRunId != null && probedAtNanos - lastTroubleNanos >= 0) {
+            return probedRunId;
+        }
+        if (!probing && !closed && address.indexOf(':') > 0) {
+            probing = true;
+            long sentAt = clock.getAsLong();
+            int colon = address.lastIndexOf(':');
+            new Bootstrap().group(group).channel(Transport.get().socketChannel())
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
+                    .handler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            ch.pipeline().addLast(new io.netty.handler.timeout.ReadTimeoutHandler(
+                                    config.sentinelTimeout().toMillis(), TimeUnit.MILLISECONDS),
+                                    new RedisDecoder(), new RedisBulkStringAggregator(), new RedisArrayAggregator(),
+                                    new RedisEncoder(), new RunIdProbe(address, sentAt));
+                        }
+                    })
+                    .connect(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)))
+                    .addListener(f -> {
+                        if (!f.isSuccess()) {
+                            probing = false;
+                        }
+                    });
+        }
+        return null;
+    }
+
+    /** AUTH (when a password is set), {@code INFO server}, read {@code run_id}, close. */
+    private final class RunIdProbe extends SimpleChannelInboundHandler<RedisMessage> {
+        private final String address;
+        private final long sentAt;
+        private boolean authPending;
+
+        RunIdProbe(String address, long sentAt) {
+            this.address = address;
+            this.sentAt = sentAt;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            if (config.password() != null) {
+                authPending = true;
+                ctx.write(command("AUTH", config.password()));
+            }
+            ctx.writeAndFlush(command("INFO", "server"));
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, RedisMessage msg) {
+            if (authPending) {
+                authPending = false;
+                if (msg instanceof ErrorRedisMessage err) {
+                    LOG.warn("Redis node {} refused AUTH: {}", address, err.content());
+                }
+                return;
+            }
+            String info = text(msg);
+            if (info != null) {
+                for (String line : info.split("\r?\n")) {
+                    if (line.startsWith("run_id:")) {
+                        probedAddress = address;
+                        probedRunId = line.substring(7).trim();
+                        probedAtNanos = sentAt;
+                    }
+                }
+            }
+            ctx.close();
+            evaluate();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            probing = false;
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
         }
     }
 
