@@ -43,7 +43,8 @@ public enum Fault {
     MANUAL_FAILOVER,
     /**
      * SIGSTOP two of the three Sentinels for 3 s, then SIGCONT: no relay can hear a majority, so
-     * none may count a write as done. Waits until every Sentinel answers and none is in TILT
+     * none may count a write as done — each must spill meanwhile (the fault says which relays'
+     * {@code /health} showed SPILL). Waits until every Sentinel answers and none is in TILT
      * (which a Sentinel enters after such a gap, and in which it does not vote for 30 s).
      */
     FREEZE_SENTINEL_MAJORITY;
@@ -196,12 +197,24 @@ public enum Fault {
         java.util.Collections.shuffle(sentinels, random);
         List<String> frozen = List.copyOf(sentinels.subList(0, sentinels.size() / 2 + 1));
         List<String> done = new ArrayList<>();
+        java.util.Set<String> spilled = new java.util.TreeSet<>();
+        java.util.Set<String> seen = new java.util.TreeSet<>();
         try {
             for (String s : frozen) {
                 t.freeze(s);
                 done.add(s);
             }
-            sleep(length.toMillis());
+            // watch the relays meanwhile: none can hear a majority, so none may count a write as done
+            long end = System.nanoTime() + length.toNanos();
+            while (System.nanoTime() < end) {
+                t.relayHealth().forEach((relay, h) -> {
+                    seen.add(relay);
+                    if ("SPILL".equals(h.get("mode"))) {
+                        spilled.add(relay);
+                    }
+                });
+                sleep(Math.max(1, Math.min(100, (end - System.nanoTime()) / 1_000_000)));
+            }
         } finally {
             for (String s : done) {
                 t.resume(s);
@@ -209,9 +222,16 @@ public enum Fault {
         }
         long tilt = SentinelProbe.awaitNoTilt(t, Duration.ofSeconds(90));
         String m = t.awaitHealthy(FAILOVER_TIMEOUT);
-        return "SIGSTOP " + String.join(", ", frozen) + " for " + length.toMillis() + " ms, then SIGCONT; TILT over "
-                + tilt + " ms later; master " + m;
+        java.util.Set<String> direct = new java.util.TreeSet<>(seen);
+        direct.removeAll(spilled);
+        return "SIGSTOP " + String.join(", ", frozen) + " for " + length.toMillis() + " ms, then SIGCONT; "
+                + (direct.isEmpty() ? SPILLED_ON_EVERY_RELAY + " " + spilled
+                        : "NOT every relay spilled: " + direct + " wrote directly throughout, spilled " + spilled)
+                + "; TILT over " + tilt + " ms later; master " + m;
     }
+
+    /** What {@link #freezeSentinelMajority} reports when every relay it saw spilled during the freeze. */
+    public static final String SPILLED_ON_EVERY_RELAY = "every relay spilled during the freeze:";
 
     private static String shortEvent(String e) {
         return e == null ? "?" : e.length() > 90 ? e.substring(0, 90) + "…" : e;

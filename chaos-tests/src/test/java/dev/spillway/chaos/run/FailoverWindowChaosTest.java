@@ -23,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * <ul>
  *   <li>a frozen master resumed the very moment a Sentinel announces {@code +promoted-slave};
  *   <li>an operator's {@code SENTINEL FAILOVER} of a live, busy master;
- *   <li>two of three Sentinels frozen, so no relay can hear a majority.
+ *   <li>two of three Sentinels frozen, so no relay can hear a majority (each relay must spill
+ *       meanwhile, and write directly again after).
  * </ul>
  * Every acknowledged value must be in Redis exactly once, in order per connection and list, and
  * no producer may see an error. Reports: {@code target/failover-window-<test>.txt|json}.
@@ -116,5 +117,8 @@ class FailoverWindowChaosTest {
         ChaosReport report = run("freeze-sentinel-majority", options(Fault.FREEZE_SENTINEL_MAJORITY, 3, 23,
                 "sentinels:"));
         assertNothingLost(report, 3);
+        assertThat(report.faults()).as("relays spilled while no Sentinel majority could be heard, then wrote "
+                + "directly again (drained)").allSatisfy(f -> assertThat(f.what()).contains(
+                        Fault.SPILLED_ON_EVERY_RELAY));
     }
 }
