@@ -130,7 +130,7 @@ public final class RemoteTopology implements Topology {
 
     private static UnsupportedOperationException remote(String what) {
         return new UnsupportedOperationException(what + " needs the local cluster (signals to processes); "
-                + "against remote addresses only shutdown-master is possible");
+                + "against remote addresses only shutdown-master and manual-failover are possible");
     }
 
     @Override
