@@ -151,4 +151,49 @@ class RedisSinkDedupeTest {
         assertThat(sink.writeAsync(batch, here, false).toCompletableFuture().join()).isEqualTo(new WriteResult(1, 0));
         assertThat(list("dd:g")).containsExactly("dd:g:0");
     }
+
+    @Test
+    void allCountsAReplicaTheSentinelsDoNotList(@TempDir Path dir) throws Exception {
+        // a replica Sentinel does not know (replica-announced no): under WAIT 2 its ack could stand
+        // in for the replica Sentinel promotes, so 'all' must wait for it too
+        var master = group.currentMaster().orElseThrow();
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Process extra = new ProcessBuilder("redis-server", "--port", String.valueOf(port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", dir.toString(), "--replicaof", "127.0.0.1",
+                String.valueOf(master.port()), "--replica-announced", "no").redirectErrorStream(true)
+                .redirectOutput(dir.resolve("extra.log").toFile()).start();
+        try {
+            long deadline = System.nanoTime() + java.time.Duration.ofSeconds(20).toNanos();
+            while (!cli("INFO", "replication").contains("port=" + port + ",state=online")
+                    && System.nanoTime() < deadline) {
+                TimeUnit.MILLISECONDS.sleep(50);
+            }
+            assertThat(cli("INFO", "replication")).contains("connected_slaves:3");
+            String runId = cli("INFO", "server").lines().filter(l -> l.startsWith("run_id:")).findFirst()
+                    .orElseThrow().substring(7).trim();
+            RedisSink all = new RedisSink(connector, SinkConfig.builder().sentinels(group.sentinelAddresses())
+                    .build(), new MetricRegistry());
+            var sentinelsSay = new dev.spillway.relay.sink.WriteGate.State(true, 1, master.address(), runId, 2, "test");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> all.writeAsync(
+                    List.of(m(701, 0, Message.ListOp.RPUSH, "dd:h")), sentinelsSay, false).toCompletableFuture().join())
+                    .hasMessageContaining("of 3 required replicas");
+            // the next batches wait for all three (the new replica may still be loading its copy)
+            WriteResult r = null;
+            for (int attempt = 0; attempt < 20 && r == null; attempt++) {
+                try {
+                    r = all.writeAsync(List.of(m(701, 1, Message.ListOp.RPUSH, "dd:h")), sentinelsSay, false)
+                            .toCompletableFuture().join();
+                } catch (java.util.concurrent.CompletionException e) {
+                    assertThat(e).hasMessageContaining("of 3 required replicas");
+                }
+            }
+            assertThat(r).isNotNull();
+            assertThat(list("dd:h")).containsExactly("dd:h:0", "dd:h:1");
+        } finally {
+            extra.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
 }
