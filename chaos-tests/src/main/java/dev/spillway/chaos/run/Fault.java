@@ -153,7 +153,9 @@ public enum Fault {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         List<String> refusals = new ArrayList<>();
         while (true) {
-            String m = t.currentMaster();
+            // the master every Sentinel agrees on, with a replica online: not a stale name from the
+            // one Sentinel asked while an earlier fault is still settling
+            String m = t.awaitHealthy(FAILOVER_TIMEOUT);
             String answer;
             try (redis.clients.jedis.Jedis j = SentinelProbe.jedis(t, s, 2000)) {
                 answer = j.sentinelFailover(SentinelProbe.MASTER_NAME);

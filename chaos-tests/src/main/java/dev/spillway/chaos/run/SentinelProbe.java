@@ -189,8 +189,13 @@ final class SentinelProbe {
         long start = System.nanoTime();
         HostAndPort m = HostAndPort.from(t.address(master));
         String nodeAddress = t.address(node);
+        // a replica of whichever node the Sentinels name now
         String last = "no answer";
         while (System.nanoTime() - start < timeout.toNanos()) {
+            String current = t.currentMaster(); // the group may have moved on since (an earlier fault settling)
+            if (current != null && !current.equals(node)) {
+                m = HostAndPort.from(t.address(current));
+            }
             try (Jedis j = jedis(t, node, 1000)) {
                 Map<String, String> r = info(j, "replication");
                 last = "role " + r.get("role") + ", master " + r.get("master_host") + ":" + r.get("master_port")
@@ -204,7 +209,7 @@ final class SentinelProbe {
             }
             Fault.sleep(100);
         }
-        throw new IOException(node + " did not come back as a replica of " + master + " within " + timeout + " ("
+        throw new IOException(node + " did not come back as a replica of " + m + " within " + timeout + " ("
                 + last + ")");
     }
 
