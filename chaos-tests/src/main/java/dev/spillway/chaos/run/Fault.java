@@ -228,7 +228,8 @@ public enum Fault {
         direct.removeAll(spilled);
         return "SIGSTOP " + String.join(", ", frozen) + " for " + length.toMillis() + " ms, then SIGCONT; "
                 + (direct.isEmpty() ? SPILLED_ON_EVERY_RELAY + " " + spilled
-                        : "NOT every relay spilled: " + direct + " wrote directly throughout, spilled " + spilled)
+                        : "NOT every relay spilled: " + direct + " showed DIRECT throughout (writing directly, or idle), "
+                                + "spilled " + spilled)
                 + "; TILT over " + tilt + " ms later; master " + m;
     }
 
