@@ -581,7 +581,12 @@ public final class SentinelWatcher implements Closeable {
             if (msg instanceof ArrayRedisMessage arr) {
                 healthy = 0;
                 for (RedisMessage r : arr.children()) {
-                    if ("slave".equals(fields(r).get("flags"))) {
+                    Map<String, String> replica = fields(r);
+                    // a node that still reports itself master (an old master restarted after the
+                    // failover, not yet re-pointed) replicates nothing and cannot confirm a WAIT;
+                    // Sentinel ranks it last (no replication offset) and converts it within an INFO period
+                    if ("slave".equals(replica.get("flags"))
+                            && !"master".equals(replica.get("role-reported"))) {
                         healthy++;
                     }
                 }
