@@ -177,9 +177,13 @@ class RedisSinkDedupeTest {
             RedisSink all = new RedisSink(connector, SinkConfig.builder().sentinels(group.sentinelAddresses())
                     .build(), new MetricRegistry());
             var sentinelsSay = new dev.spillway.relay.sink.WriteGate.State(true, 1, master.address(), runId, 2, "test");
+            // frozen, the unlisted replica stays online in the master's eyes but confirms nothing:
+            // the two listed replicas' WAIT must not be enough
+            signal(extra, "STOP");
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> all.writeAsync(
                     List.of(m(701, 0, Message.ListOp.RPUSH, "dd:h")), sentinelsSay, false).toCompletableFuture().join())
                     .hasMessageContaining("of 3 required replicas");
+            signal(extra, "CONT");
             // the next batches wait for all three (the new replica may still be loading its copy)
             WriteResult r = null;
             for (int attempt = 0; attempt < 20 && r == null; attempt++) {
@@ -195,5 +199,9 @@ class RedisSinkDedupeTest {
         } finally {
             extra.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
+    }
+
+    private static void signal(Process p, String signal) throws Exception {
+        new ProcessBuilder("kill", "-" + signal, String.valueOf(p.pid())).inheritIO().start().waitFor(5, TimeUnit.SECONDS);
     }
 }

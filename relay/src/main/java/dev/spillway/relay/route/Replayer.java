@@ -64,7 +64,7 @@ final class Replayer implements Closeable {
         this.spilling = spilling;
         this.replayed = metrics.meter(MetricRegistry.name(Router.class, "replayed"));
         this.deduped = metrics.meter(MetricRegistry.name(Router.class, "replay-deduped"));
-        this.deadLettered = metrics.meter("spillway.replay.dead-lettered");
+        this.deadLettered = metrics.meter("spillway.dead-letter.messages");
         this.thread = new Thread(this::loop, "router-replay");
     }
 

@@ -13,9 +13,11 @@ import dev.spillway.relay.spill.SpillFullException;
 import dev.spillway.relay.spill.SpillLog;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import java.io.Closeable;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -69,6 +71,8 @@ public final class Router implements Intake, Closeable {
     private final SinkConfig config;
     private final long instance;
     private final LongSupplier nanoClock;
+    private final byte[] reservedPrefix;
+    private final byte[] reservedDeadLetter;
 
     private final Object lock = new Object();
     private Mode mode; // guarded by lock
@@ -96,6 +100,8 @@ public final class Router implements Intake, Closeable {
         this.spill = spill;
         this.config = config;
         this.nanoClock = nanoClock;
+        this.reservedPrefix = config.dedupeKeyPrefix().getBytes(StandardCharsets.UTF_8);
+        this.reservedDeadLetter = config.deadLetterKey().getBytes(StandardCharsets.UTF_8);
         long id;
         do {
             id = new SecureRandom().nextLong();
@@ -132,6 +138,12 @@ public final class Router implements Intake, Closeable {
      */
     @Override
     public CompletableFuture<Void> submit(Message.ListOp op, byte[] key, List<byte[]> values) {
+        String reserved = reserved(key);
+        if (reserved != null) {
+            rejected.mark(values.size());
+            return CompletableFuture.failedFuture(new RelayRejectedException(
+                    RelayRejectedException.Reason.REDIS_REFUSED, reserved, null));
+        }
         Ack ack = new Ack(values.size());
         List<Pending> batch = null;
         synchronized (lock) {
@@ -139,12 +151,6 @@ public final class Router implements Intake, Closeable {
                 rejected.mark(values.size());
                 return CompletableFuture.failedFuture(new RelayRejectedException(
                         RelayRejectedException.Reason.SHUTTING_DOWN, "relay is shutting down", null));
-            }
-            String reserved = reserved(key);
-            if (reserved != null) {
-                rejected.mark(values.size());
-                return CompletableFuture.failedFuture(new RelayRejectedException(
-                        RelayRejectedException.Reason.REDIS_REFUSED, reserved, null));
             }
             List<Pending> request = new ArrayList<>(values.size());
             for (byte[] value : values) {
@@ -172,13 +178,14 @@ public final class Router implements Intake, Closeable {
      * producer pushing there would break the dedupe of every replay or wedge the dead letters.
      */
     private String reserved(byte[] key) {
-        String k = new String(key, java.nio.charset.StandardCharsets.UTF_8);
-        if (k.startsWith(config.dedupeKeyPrefix())) {
-            return "ERR key '" + k + "' is reserved: keys starting with sink.dedupeKeyPrefix '"
-                    + config.dedupeKeyPrefix() + "' hold Spillway's high-water marks";
+        if (key.length >= reservedPrefix.length
+                && Arrays.equals(key, 0, reservedPrefix.length, reservedPrefix, 0, reservedPrefix.length)) {
+            return "ERR key '" + new String(key, StandardCharsets.UTF_8) + "' is reserved: keys starting with "
+                    + "sink.dedupeKeyPrefix '" + config.dedupeKeyPrefix() + "' hold Spillway's high-water marks";
         }
-        if (k.equals(config.deadLetterKey())) {
-            return "ERR key '" + k + "' is reserved: it is Spillway's dead-letter list (sink.deadLetterKey)";
+        if (Arrays.equals(key, reservedDeadLetter)) {
+            return "ERR key '" + config.deadLetterKey() + "' is reserved: it is Spillway's dead-letter list "
+                    + "(sink.deadLetterKey)";
         }
         return null;
     }

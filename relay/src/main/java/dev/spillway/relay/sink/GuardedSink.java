@@ -64,7 +64,6 @@ public final class GuardedSink implements Sink, Closeable {
     }
 
     private final Writer sink;
-    private final RedisSink redis;
     private final WriteGate gate;
     private final CircuitBreaker breaker;
     private final Retry retry;
@@ -76,12 +75,11 @@ public final class GuardedSink implements Sink, Closeable {
     });
 
     public GuardedSink(RedisSink sink, WriteGate gate, SinkConfig config, MetricRegistry metrics) {
-        this(sink::writeAsync, sink, gate, config, metrics);
+        this(sink::writeAsync, gate, config, metrics);
     }
 
-    GuardedSink(Writer sink, RedisSink redis, WriteGate gate, SinkConfig config, MetricRegistry metrics) {
+    GuardedSink(Writer sink, WriteGate gate, SinkConfig config, MetricRegistry metrics) {
         this.sink = sink;
-        this.redis = redis;
         this.gate = gate;
         this.breaker = CircuitBreaker.of("redis", CircuitBreakerConfig.custom()
                 .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.TIME_BASED)
@@ -198,11 +196,6 @@ public final class GuardedSink implements Sink, Closeable {
 
     public WriteGate gate() {
         return gate;
-    }
-
-    /** The Redis sink behind the guards (null in tests of the guards alone). */
-    public RedisSink redis() {
-        return redis;
     }
 
     /** Stops the retry timer; writes waiting for a retry fail. */

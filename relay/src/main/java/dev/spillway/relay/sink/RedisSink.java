@@ -176,7 +176,6 @@ public final class RedisSink {
     private final Histogram batchSize;
     private final Meter applied;
     private final Meter deduped;
-    private final Meter deadLettered;
     private final Meter refused;
     /** The master's online replicas as the last write's script counted them ({@code minReplicas: all}). */
     private volatile OnlineReplicas onlineSeen;
@@ -201,18 +200,12 @@ public final class RedisSink {
         this.batchSize = metrics.histogram(MetricRegistry.name(RedisSink.class, "batch-size"));
         this.applied = metrics.meter(MetricRegistry.name(RedisSink.class, "applied"));
         this.deduped = metrics.meter(MetricRegistry.name(RedisSink.class, "deduped"));
-        this.deadLettered = metrics.meter("spillway.dead-letter.messages");
         this.refused = metrics.meter("spillway.redis.refused-messages");
     }
 
     /** The key holding the high-water mark of one relay incarnation. */
     public String highWaterKey(long instance) {
         return config.dedupeKeyPrefix() + Long.toHexString(instance);
-    }
-
-    /** Messages put on the dead-letter list since start. */
-    public long deadLettered() {
-        return deadLettered.getCount();
     }
 
     /**
@@ -307,7 +300,6 @@ public final class RedisSink {
             batchSize.update(batch.size());
             applied.mark(pushed);
             deduped.mark(skipped);
-            deadLettered.mark(dead);
             return new WriteResult(pushed, skipped, dead, refusal);
         });
     }

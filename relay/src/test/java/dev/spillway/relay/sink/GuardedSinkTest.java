@@ -66,7 +66,7 @@ class GuardedSinkTest {
         GuardedSink sink = new GuardedSink((b, g, r) -> {
             sent.incrementAndGet();
             return java.util.concurrent.CompletableFuture.completedFuture(new WriteResult(b.size(), 0));
-        }, null, gate, cfg, new MetricRegistry());
+        }, gate, cfg, new MetricRegistry());
         for (int i = 0; i < 10; i++) {
             assertThatThrownBy(() -> sink.write(BATCH, false)).isInstanceOf(WriteGateException.class)
                     .hasMessageContaining("write gate closed").matches(e -> !((WriteGateException) e).sent());
@@ -89,7 +89,7 @@ class GuardedSinkTest {
         GuardedSink sink = new GuardedSink((b, g, r) -> {
             seen.add(g);
             return reply;
-        }, null, gate, cfg, new MetricRegistry());
+        }, gate, cfg, new MetricRegistry());
         var written = sink.writeAsync(BATCH, false).toCompletableFuture();
         assertThat(seen).extracting(WriteGate.State::runId).containsExactly("abc");
         gate.close("Sentinel 127.0.0.1:26379: +sdown master mymaster 127.0.0.1 6379");
@@ -111,7 +111,7 @@ class GuardedSinkTest {
             gate.close("+odown master mymaster 127.0.0.1 6379 #quorum 2/2");
             gate.open("127.0.0.1:6380", "def", 2);
             return java.util.concurrent.CompletableFuture.failedFuture(new RedisConnectionException("Connection refused"));
-        }, null, gate, cfg, new MetricRegistry());
+        }, gate, cfg, new MetricRegistry());
         assertThatThrownBy(() -> sink.write(BATCH, false)).isInstanceOf(WriteGateException.class);
         assertThat(sent).as("the retry would go to a master the gate no longer stands behind").hasValue(1);
     }
@@ -121,7 +121,7 @@ class GuardedSinkTest {
         SinkConfig cfg = SinkConfig.builder().build();
         WriteGate gate = new WriteGate();
         GuardedSink sink = new GuardedSink((b, g, r) -> java.util.concurrent.CompletableFuture.completedFuture(
-                new WriteResult(b.size(), 0)), null, gate, cfg, new MetricRegistry());
+                new WriteResult(b.size(), 0)), gate, cfg, new MetricRegistry());
         sink.breaker().transitionToOpenState();
         gate.open("127.0.0.1:6380", "def", 1);
         assertThat(sink.breaker().getState()).isEqualTo(CircuitBreaker.State.HALF_OPEN);
