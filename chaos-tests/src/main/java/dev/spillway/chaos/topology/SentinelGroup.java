@@ -300,14 +300,32 @@ public final class SentinelGroup implements Closeable {
         return out;
     }
 
+    /** Ports handed out by this JVM: never twice, even before the node that got one binds it. */
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * {@code port}, or a free one below the kernel's ephemeral range (32768+ by default): a port
+     * the kernel hands out ({@code new ServerSocket(0)}) can be taken by any outgoing connection
+     * — a relay reconnecting to a Sentinel — between this choice and the node's bind.
+     */
     static int portOrFree(int port) throws IOException {
         if (port != 0) {
             return port;
         }
-        try (ServerSocket s = new ServerSocket(0)) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        for (int attempt = 0; attempt < 1000; attempt++) {
+            int candidate = 20000 + random.nextInt(12000);
+            if (!HANDED_OUT.add(candidate)) {
+                continue;
+            }
+            try (ServerSocket s = new ServerSocket()) {
+                s.bind(new java.net.InetSocketAddress("127.0.0.1", candidate));
+                return candidate;
+            } catch (IOException inUse) {
+                // taken: try another
+            }
         }
+        throw new IOException("no free port found in 20000-31999 after 1000 tries");
     }
 
 }
