@@ -179,6 +179,7 @@ public final class ConfigLoader {
         s.size("maxRecordBytes").ifPresent(v -> b.maxRecordBytes((int) Math.min(Integer.MAX_VALUE, v)));
         s.duration("flushMaxWait").ifPresent(b::flushMaxWait);
         s.size("flushBytes").ifPresent(v -> b.flushBytes((int) Math.min(Integer.MAX_VALUE, v)));
+        s.size("reserveBytes").ifPresent(b::reserveBytes);
         s.rejectUnknown();
         return wrap("spill.", b::build);
     }

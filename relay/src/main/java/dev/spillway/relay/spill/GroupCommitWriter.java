@@ -17,31 +17,56 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The spill log's single writer thread: takes queued appends in order, writes them to the
- * active segment in large writes, and fsyncs on one of four triggers (queue empty, unsynced
- * bytes, max wait, segment roll), each counted. Appenders' futures complete only after the
- * fsync that covers their record, so concurrent appenders share one fsync (group commit).
+ * The spill log's single writer thread: takes queued requests in order, writes their records
+ * to the active segment in large writes, and fsyncs on one of four triggers (queue empty,
+ * unsynced bytes, max wait, segment roll), each counted. Appenders' futures complete only after
+ * the fsync that covers their record, so concurrent appenders share one fsync (group commit).
  *
- * <p>Commit order: write → fsync → publish the durable end index → complete futures. A failed
- * write or fsync fails every record not yet durable, truncates the segment back to its last
- * durable byte and carries on; if even that fails, the log refuses further appends.
+ * <p>A request is one unit: its records go to one segment (a roll happens before a request,
+ * never inside one), fsyncs happen only between requests, and every record of a request but
+ * its last carries a mark, so that recovery cuts a request that a crash left half on disk.
  *
- * <p>{@link #enqueue} is thread-safe; everything else runs on the writer thread.
+ * <p>Commit order: write → fsync → publish the durable position (end index, and the durable
+ * size of the active segment) → complete futures. A failed write or fsync fails every request
+ * not yet durable, truncates the segment back to its last durable byte and carries on; if even
+ * that fails, the writer stops and the log refuses appends until reopened. A write that fails
+ * because the disk is full puts the log in its disk-full state (see {@link SpillLog}); while
+ * in it the writer tries every {@value #DISK_FULL_RETRY_MILLIS} ms, and whenever the replayer
+ * frees room, to win space back.
+ *
+ * <p>{@link #enqueue} and {@link #wake} are thread-safe; everything else runs on the writer thread.
  */
 final class GroupCommitWriter implements Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(GroupCommitWriter.class);
+    static final long DISK_FULL_RETRY_MILLIS = 200;
 
     /** An append waiting for its fsync. */
     static final class Pending {
         final Message message;
         final int size;
+        /** Bytes of this record's whole request when this is its first record, else 0. */
+        final long requestBytes;
+        /** True for the last record of its request. */
+        final boolean last;
         final CompletableFuture<Long> future = new CompletableFuture<>();
         long index;
 
-        Pending(Message message, int size) {
+        Pending(Message message, int size, long requestBytes, boolean last) {
             this.message = message;
             this.size = size;
+            this.requestBytes = requestBytes;
+            this.last = last;
+        }
+    }
+
+    /** What the replay cursor may read: records below {@code endIndex}, and of the segment at {@code segmentBase}, bytes below {@code segmentBytes}. */
+    record Durable(long endIndex, long segmentBase, long segmentBytes) {}
+
+    /** The writer cannot go on: the log's files are in a state it cannot vouch for. */
+    private static final class WriterStopped extends RuntimeException {
+        WriterStopped(Throwable cause) {
+            super(cause);
         }
     }
 
@@ -57,11 +82,12 @@ final class GroupCommitWriter implements Runnable {
 
     private final SpillLog log;
     private final SpillLogConfig config;
-    private final ChannelFactory channels;
+    private final SpillStorage storage;
 
     private final Object queueLock = new Object();
     private ArrayDeque<Pending> queue = new ArrayDeque<>(); // guarded by queueLock
     private boolean closing; // guarded by queueLock
+    private boolean woken; // guarded by queueLock
 
     // Owned by the writer thread.
     private SegmentFile active;
@@ -79,13 +105,13 @@ final class GroupCommitWriter implements Runnable {
     private final Counter[] triggerCounters = new Counter[Trigger.values().length];
     private final Counter writeFailures;
 
-    GroupCommitWriter(SpillLog log, SpillLogConfig config, ChannelFactory channels, MetricRegistry metrics,
+    GroupCommitWriter(SpillLog log, SpillLogConfig config, SpillStorage storage, MetricRegistry metrics,
             SegmentFile active, long activeSize, long nextIndex) throws IOException {
         this.log = log;
         this.config = config;
-        this.channels = channels;
+        this.storage = storage;
         this.active = active;
-        this.channel = channels.open(active.path(), StandardOpenOption.WRITE);
+        this.channel = storage.open(active.path(), StandardOpenOption.WRITE);
         this.writtenSize = activeSize;
         this.syncedSize = activeSize;
         this.nextIndex = nextIndex;
@@ -98,15 +124,30 @@ final class GroupCommitWriter implements Runnable {
         this.writeFailures = metrics.counter(MetricRegistry.name(SpillLog.class, "write-failures"));
     }
 
-    void enqueue(Pending p) {
+    /** The durable position the log starts from. */
+    Durable initialDurable() {
+        return new Durable(nextIndex, active.baseIndex(), syncedSize);
+    }
+
+    /** Queues one request's records, in order, as one unit. */
+    void enqueue(List<Pending> request) {
         synchronized (queueLock) {
             if (closing) {
                 throw new SpillException("spill log closed");
             }
-            queue.add(p);
-            if (queue.size() == 1) {
+            boolean wasEmpty = queue.isEmpty();
+            queue.addAll(request);
+            if (wasEmpty) {
                 queueLock.notifyAll();
             }
+        }
+    }
+
+    /** Room may have been freed: a writer in the disk-full state looks again now. */
+    void wake() {
+        synchronized (queueLock) {
+            woken = true;
+            queueLock.notifyAll();
         }
     }
 
@@ -124,32 +165,39 @@ final class GroupCommitWriter implements Runnable {
         try {
             while (true) {
                 synchronized (queueLock) {
-                    while (queue.isEmpty() && !closing) {
-                        queueLock.wait();
+                    if (queue.isEmpty() && !closing && !woken) {
+                        queueLock.wait(log.isDiskFull() ? DISK_FULL_RETRY_MILLIS : 0);
                     }
-                    if (queue.isEmpty()) {
+                    woken = false;
+                    if (queue.isEmpty() && closing) {
                         break;
                     }
                     ArrayDeque<Pending> t = queue;
                     queue = taken;
                     taken = t;
                 }
-                writeAll(taken);
-                if (!unsynced.isEmpty()) {
-                    Trigger trigger = flushTrigger();
-                    if (trigger != null) {
-                        flush(trigger);
+                if (!taken.isEmpty()) {
+                    writeAll(taken);
+                    if (!unsynced.isEmpty()) {
+                        Trigger trigger = flushTrigger();
+                        if (trigger != null) {
+                            flushOrRecover(trigger);
+                        }
                     }
+                } else if (log.isDiskFull()) {
+                    winSpaceBack();
                 }
             }
             if (!unsynced.isEmpty()) {
-                flush(Trigger.QUEUE_EMPTY);
+                flushOrRecover(Trigger.QUEUE_EMPTY);
             }
+        } catch (WriterStopped stopped) {
+            // fatal() has run
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            fatal(new IOException("spill writer interrupted", e));
+            fatal(new IOException("spill writer interrupted", e), taken);
         } catch (Throwable t) {
-            fatal(t);
+            fatal(t, taken);
         } finally {
             try {
                 channel.close();
@@ -180,9 +228,10 @@ final class GroupCommitWriter implements Runnable {
         try {
             Pending p;
             while ((p = taken.peek()) != null) {
-                if (writtenSize + buffer.position() + p.size > config.segmentBytes()
-                        && writtenSize + buffer.position() > SegmentFile.HEADER_BYTES) {
-                    roll();
+                long used = writtenSize + buffer.position();
+                if (p.requestBytes > 0 && used + p.requestBytes > config.segmentBytes()
+                        && used > SegmentFile.HEADER_BYTES) {
+                    roll(); // before the request: a request never spans two segments
                 }
                 if (buffer.remaining() < p.size) {
                     drainBuffer();
@@ -195,10 +244,10 @@ final class GroupCommitWriter implements Runnable {
                 unsyncedBytes += p.size;
                 p.index = nextIndex++;
                 if (p.size <= buffer.capacity()) {
-                    RecordCodec.encode(p.index, p.message, buffer);
+                    RecordCodec.encode(p.index, p.message, !p.last, buffer);
                 } else {
                     ByteBuffer big = ByteBuffer.allocate(p.size);
-                    RecordCodec.encode(p.index, p.message, big);
+                    RecordCodec.encode(p.index, p.message, !p.last, big);
                     writeFully(big.flip());
                 }
             }
@@ -220,19 +269,23 @@ final class GroupCommitWriter implements Runnable {
         }
     }
 
-    private void flush(Trigger trigger) {
+    private void flushOrRecover(Trigger trigger) {
         try {
-            try (Timer.Context ignored = fsyncTimer.time()) {
-                channel.force(false);
-            }
+            flush(trigger);
         } catch (IOException | RuntimeException e) {
             recoverFromWriteFailure(e, new ArrayDeque<>());
-            return;
+        }
+    }
+
+    /** Fsyncs what is written, then publishes it and acknowledges its appends. Called between requests only. */
+    private void flush(Trigger trigger) throws IOException {
+        try (Timer.Context ignored = fsyncTimer.time()) {
+            channel.force(false);
         }
         triggerCounters[trigger.ordinal()].inc();
         recordsPerFsync.update(unsynced.size());
         syncedSize = writtenSize;
-        log.published(nextIndex);
+        log.published(new Durable(nextIndex, active.baseIndex(), syncedSize));
         for (Pending p : unsynced) {
             p.future.complete(p.index);
         }
@@ -240,29 +293,56 @@ final class GroupCommitWriter implements Runnable {
         unsyncedBytes = 0;
     }
 
-    /** Closes the full segment (synced, so later segments only ever follow durable ones) and starts the next. */
+    /**
+     * Closes the full segment (synced, so later segments only ever follow durable ones) and
+     * starts the next. If the new segment cannot be made, nothing of it stays on disk and the
+     * writer goes on in the old one; if that cannot be ensured, the writer stops.
+     */
     private void roll() throws IOException {
         drainBuffer();
-        flush(Trigger.ROLL);
         if (!unsynced.isEmpty()) {
-            throw new IOException("fsync before segment roll failed");
+            flush(Trigger.ROLL);
         }
-        SegmentFile next = SegmentFile.create(config.directory(), nextIndex, channels);
-        FileChannel nextChannel = channels.open(next.path(), StandardOpenOption.WRITE);
+        SegmentFile next;
+        try {
+            next = SegmentFile.create(config.directory(), nextIndex, storage);
+        } catch (SegmentFile.UncleanCreateException e) {
+            fatal(e, new ArrayDeque<>());
+            throw new WriterStopped(e);
+        }
+        FileChannel nextChannel;
+        try {
+            nextChannel = storage.open(next.path(), StandardOpenOption.WRITE);
+        } catch (IOException | RuntimeException e) {
+            try {
+                storage.delete(next.path());
+                storage.syncDirectory(config.directory());
+            } catch (IOException | RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+                fatal(e, new ArrayDeque<>());
+                throw new WriterStopped(e);
+            }
+            throw e;
+        }
         FileChannel old = channel;
         active = next;
         channel = nextChannel;
         writtenSize = SegmentFile.HEADER_BYTES;
         syncedSize = SegmentFile.HEADER_BYTES;
         log.segmentAdded(next);
+        log.published(new Durable(nextIndex, next.baseIndex(), syncedSize));
         old.close();
     }
 
     /**
-     * Fails every record not yet durable (they were never acknowledged) and cuts the segment
-     * back to its last durable byte so that the log stays a clean prefix.
+     * Fails every request not yet durable (none was acknowledged) and cuts the segment back to
+     * its last durable byte so that the log stays a clean prefix. Stops the writer when even
+     * that fails.
      */
     private void recoverFromWriteFailure(Throwable cause, ArrayDeque<Pending> notWritten) {
+        if (cause instanceof WriterStopped stopped) {
+            throw stopped;
+        }
         writeFailures.inc();
         List<Pending> failed = new ArrayList<>(unsynced);
         failed.addAll(notWritten);
@@ -270,28 +350,60 @@ final class GroupCommitWriter implements Runnable {
         unsynced.clear();
         unsyncedBytes = 0;
         buffer.clear();
-        LOG.error("Spill write to {} failed; refusing {} unacknowledged records", active, failed.size(), cause);
+        boolean diskFull = SpillLog.isNoSpace(cause);
+        LOG.error("Spill write to {} failed{}; refusing {} unacknowledged records", active,
+                diskFull ? " (disk full)" : "", failed.size(), cause);
         // Settle the log's state before anyone hears of the failure: cut back to the last
-        // durable byte, or mark the log unusable if even that fails.
+        // durable byte, or stop if even that fails.
         try {
             channel.truncate(syncedSize);
             channel.force(true);
             writtenSize = syncedSize;
             nextIndex = log.durableEnd();
         } catch (IOException | RuntimeException e) {
-            fatal(e);
+            e.addSuppressed(cause);
+            fatal(e, new ArrayDeque<>(failed));
+            throw new WriterStopped(e);
         }
-        SpillException error = new SpillException("spill log write failed: " + cause, cause);
+        SpillException error;
+        if (diskFull) {
+            log.enterDiskFull(cause);
+            error = new SpillDiskFullException(config.directory(), cause);
+        } else {
+            error = new SpillException("spill log write failed: " + cause, cause);
+        }
         log.released(failed.size(), failed.stream().mapToLong(p -> p.size).sum());
         for (Pending p : failed) {
             p.future.completeExceptionally(error);
         }
     }
 
-    private void fatal(Throwable cause) {
+    /**
+     * In the disk-full state with nothing to write: when every record is replayed, start a fresh
+     * segment so that the replayed one can be deleted (the room for it is the reserve the log
+     * gave up on entering the state); then ask the log whether there is room enough to leave
+     * the state.
+     */
+    private void winSpaceBack() {
+        if (log.committedIndex() >= nextIndex && writtenSize > SegmentFile.HEADER_BYTES) {
+            try {
+                roll();
+                log.deleteReplayedSegments();
+            } catch (WriterStopped stopped) {
+                throw stopped;
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("No room yet for a fresh spill segment: {}", e.toString());
+            }
+        }
+        log.tryLeaveDiskFull();
+    }
+
+    private void fatal(Throwable cause, ArrayDeque<Pending> notWritten) {
         LOG.error("Spill log writer stopped; the log refuses appends until reopened", cause);
         log.failed(cause);
         List<Pending> failed = new ArrayList<>(unsynced);
+        failed.addAll(notWritten);
+        notWritten.clear();
         unsynced.clear();
         synchronized (queueLock) {
             closing = true;

@@ -3,14 +3,12 @@ package dev.spillway.relay.spill;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.NavigableMap;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,18 +31,17 @@ final class LogRecovery {
 
     private final Path dir;
     private final int maxRecordBytes;
-    private final ChannelFactory channels;
+    private final SpillStorage storage;
     private final List<String> actions = new ArrayList<>();
     private long bytesDropped;
 
-    LogRecovery(Path dir, int maxRecordBytes, ChannelFactory channels) {
+    LogRecovery(Path dir, int maxRecordBytes, SpillStorage storage) {
         this.dir = dir;
         this.maxRecordBytes = maxRecordBytes;
-        this.channels = channels;
+        this.storage = storage;
     }
 
     State recover() throws IOException {
-        Files.createDirectories(dir);
         deleteTempFiles();
         long committed = readCommitted();
 
@@ -61,15 +58,37 @@ final class LogRecovery {
                 drop(seg, "follows damage earlier in the log");
                 continue;
             }
+            long size = sizeOf(seg);
+            if (expectedBase >= 0 && seg.baseIndex() < expectedBase && size <= SegmentFile.HEADER_BYTES) {
+                // a segment a roll created and then gave up (or a crash cut short): it holds no
+                // record, and the log went on in the segment before it
+                drop(seg, "is empty and starts at index " + seg.baseIndex() + " inside the log (ending at "
+                        + expectedBase + "): left by an interrupted roll");
+                continue;
+            }
+            if (expectedBase >= 0 && seg.baseIndex() > expectedBase && committed >= seg.baseIndex()) {
+                // every record before the gap was replayed (the cursor is past it): the segments
+                // before it are done with, and the log goes on from here
+                for (SegmentFile done : List.copyOf(kept.values())) {
+                    drop(done, "holds only replayed records before index " + seg.baseIndex()
+                            + ", where the log goes on after a gap");
+                }
+                kept.clear();
+                pendingMessages = 0;
+                pendingBytes = 0;
+                readOffset = -1;
+                expectedBase = -1;
+            }
             if (expectedBase >= 0 && seg.baseIndex() != expectedBase) {
                 drop(seg, "starts at index " + seg.baseIndex() + " but the log ends at " + expectedBase);
                 damaged = true;
                 continue;
             }
-            try (FileChannel ch = channels.open(seg.path(), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-                long size = ch.size();
+            try (FileChannel ch = storage.open(seg.path(), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                 ByteBuffer header = ByteBuffer.allocate(SegmentFile.HEADER_BYTES);
-                ch.read(header, 0);
+                while (header.hasRemaining() && ch.read(header, header.position()) > 0) {
+                    // a header is 20 bytes
+                }
                 if (!SegmentFile.validHeader(header.flip(), seg.baseIndex())) {
                     drop(seg, "has no valid header (" + size + " bytes)");
                     damaged = true;
@@ -77,6 +96,13 @@ final class LogRecovery {
                 }
                 SegmentScanner scan = new SegmentScanner(ch, SegmentFile.HEADER_BYTES, seg.baseIndex(),
                         maxRecordBytes, SCAN_CHUNK_BYTES);
+                // the end of the last whole request, and the counts up to it
+                long requestEnd = scan.offset();
+                long requestEndIndex = scan.expectedIndex();
+                long requestEndRecords = records;
+                long requestEndPending = pendingMessages;
+                long requestEndPendingBytes = pendingBytes;
+                long requestEndReadOffset = readOffset;
                 while (true) {
                     if (scan.expectedIndex() == committed) {
                         readOffset = scan.offset();
@@ -85,26 +111,47 @@ final class LogRecovery {
                         break;
                     }
                     boolean pending = scan.expectedIndex() >= committed;
+                    boolean continued = scan.continued();
                     int recordSize = scan.skip();
                     records++;
                     if (pending) {
                         pendingMessages++;
                         pendingBytes += recordSize;
                     }
+                    if (!continued) {
+                        requestEnd = scan.offset();
+                        requestEndIndex = scan.expectedIndex();
+                        requestEndRecords = records;
+                        requestEndPending = pendingMessages;
+                        requestEndPendingBytes = pendingBytes;
+                        requestEndReadOffset = readOffset;
+                    }
                 }
-                long validEnd = scan.offset();
+                if (requestEndIndex != scan.expectedIndex()) {
+                    // a crash left a request half written: none of it was acknowledged, and none
+                    // of it may be replayed (a request is all or nothing)
+                    String what = "cut a request left incomplete at index " + requestEndIndex + " ("
+                            + (scan.expectedIndex() - requestEndIndex) + " of its records were on disk)";
+                    actions.add(what);
+                    LOG.warn("Spill log recovery {}", what);
+                    records = requestEndRecords;
+                    pendingMessages = requestEndPending;
+                    pendingBytes = requestEndPendingBytes;
+                    readOffset = requestEndReadOffset;
+                }
+                long validEnd = requestEnd;
                 if (validEnd < size) {
                     ch.truncate(validEnd);
                     ch.force(true);
                     bytesDropped += size - validEnd;
                     String what = "truncated " + seg.path() + " at offset " + validEnd + ": dropped "
-                            + (size - validEnd) + " bytes after index " + (scan.expectedIndex() - 1);
+                            + (size - validEnd) + " bytes after index " + (requestEndIndex - 1);
                     actions.add(what);
                     LOG.warn("Spill log recovery {}", what);
                     damaged = true;
                 }
                 kept.put(seg.baseIndex(), seg);
-                expectedBase = scan.expectedIndex();
+                expectedBase = requestEndIndex;
                 activeSize = validEnd;
             }
         }
@@ -119,15 +166,23 @@ final class LogRecovery {
             pendingBytes = kept.isEmpty() ? 0 : sumRecordBytes(kept, activeSize);
         }
         if (committed > endIndex) {
+            // Every record still here was replayed, and so were some that damage took away. The
+            // log goes on at the cursor, with no segment before it: a segment left ending below
+            // the next one's base would read as a gap, and a later open would drop what follows.
             String what = "cursor at index " + committed + " is past the log's end " + endIndex
-                    + "; new records start at " + committed;
+                    + "; the log goes on from " + committed;
             actions.add(what);
             LOG.warn("Spill log recovery: {}", what);
+            for (SegmentFile done : List.copyOf(kept.values())) {
+                drop(done, "holds only replayed records");
+            }
+            kept.clear();
             endIndex = committed;
         }
         deleteReplayedSegments(kept, committed);
-        if (kept.isEmpty() || endIndex != expectedBase) {
-            SegmentFile fresh = SegmentFile.create(dir, endIndex, channels);
+        if (kept.isEmpty()) {
+            storage.syncDirectory(dir); // the deletes before the create: no gap after a power cut
+            SegmentFile fresh = SegmentFile.create(dir, endIndex, storage);
             kept.put(endIndex, fresh);
             activeSize = SegmentFile.HEADER_BYTES;
             readOffset = SegmentFile.HEADER_BYTES;
@@ -137,26 +192,19 @@ final class LogRecovery {
         if (committed == endIndex) {
             readOffset = committed == kept.lastKey() ? SegmentFile.HEADER_BYTES : activeSize;
         }
-        if (!Files.exists(dir.resolve(CursorFile.NAME))) {
-            CursorFile.write(dir, committed, channels);
-        }
+        storage.syncDirectory(dir);
         return new State(kept, activeSize, endIndex, committed, readOffset, pendingMessages, pendingBytes,
                 new RecoveryReport(List.copyOf(actions), bytesDropped, records));
     }
 
     private long readCommitted() {
         try {
-            return CursorFile.read(dir).orElse(-1);
+            return CursorFile.read(dir, storage).orElse(-1);
         } catch (IOException e) {
             String what = e.getMessage() + ": replaying from the oldest record";
             actions.add(what);
             LOG.warn("Spill log recovery: {}", what);
-            try {
-                Files.delete(dir.resolve(CursorFile.NAME));
-            } catch (IOException ignored) {
-                // rewritten below in any case
-            }
-            return -1;
+            return -1; // the log writes it anew once the position is settled
         }
     }
 
@@ -165,13 +213,19 @@ final class LogRecovery {
     }
 
     /** Only used when every kept record is pending: all bytes past each header. */
-    private static long sumRecordBytes(NavigableMap<Long, SegmentFile> kept, long activeSize) throws IOException {
+    private long sumRecordBytes(NavigableMap<Long, SegmentFile> kept, long activeSize) throws IOException {
         long sum = 0;
         for (SegmentFile s : kept.values()) {
-            long size = s == kept.lastEntry().getValue() ? activeSize : Files.size(s.path());
+            long size = s == kept.lastEntry().getValue() ? activeSize : sizeOf(s);
             sum += size - SegmentFile.HEADER_BYTES;
         }
         return sum;
+    }
+
+    private long sizeOf(SegmentFile s) throws IOException {
+        try (FileChannel ch = storage.open(s.path(), StandardOpenOption.READ)) {
+            return ch.size();
+        }
     }
 
     private void deleteReplayedSegments(NavigableMap<Long, SegmentFile> kept, long committed) throws IOException {
@@ -180,32 +234,30 @@ final class LogRecovery {
             if (next == null || next > committed) {
                 break;
             }
-            Files.deleteIfExists(kept.pollFirstEntry().getValue().path());
+            storage.delete(kept.pollFirstEntry().getValue().path());
         }
     }
 
     private void drop(SegmentFile seg, String why) throws IOException {
-        long size = Files.size(seg.path());
+        long size = sizeOf(seg);
         bytesDropped += size;
-        Files.delete(seg.path());
+        storage.delete(seg.path());
         String what = "deleted " + seg.path() + " (" + size + " bytes): " + why;
         actions.add(what);
         LOG.warn("Spill log recovery {}", what);
     }
 
     private List<SegmentFile> listSegments() throws IOException {
-        try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(p -> SegmentFile.parseBaseIndex(p) >= 0)
-                    .map(p -> new SegmentFile(p, SegmentFile.parseBaseIndex(p)))
-                    .sorted((a, b) -> Long.compare(a.baseIndex(), b.baseIndex()))
-                    .toList();
-        }
+        return storage.list(dir).stream().filter(p -> SegmentFile.parseBaseIndex(p) >= 0)
+                .map(p -> new SegmentFile(p, SegmentFile.parseBaseIndex(p)))
+                .sorted((a, b) -> Long.compare(a.baseIndex(), b.baseIndex()))
+                .toList();
     }
 
     private void deleteTempFiles() throws IOException {
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path p : files.filter(p -> p.getFileName().toString().endsWith(".tmp")).toList()) {
-                Files.delete(p);
+        for (Path p : storage.list(dir)) {
+            if (p.getFileName().toString().endsWith(".tmp")) {
+                storage.delete(p);
             }
         }
     }

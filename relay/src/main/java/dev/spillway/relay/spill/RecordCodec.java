@@ -16,6 +16,9 @@ final class RecordCodec {
     /** index (8) + instance (8) + sequence (8) + op (1) + key length (2). */
     static final int FIXED_BODY_BYTES = 27;
     static final int MAX_KEY_BYTES = 0xFFFF;
+    /** Set in the list-op byte of every record of a request but its last (format version 2). */
+    static final int CONTINUED_FLAG = 0x80;
+    private static final int OP_OFFSET = PREFIX_BYTES + 24;
 
     private RecordCodec() {}
 
@@ -23,8 +26,11 @@ final class RecordCodec {
         return PREFIX_BYTES + FIXED_BODY_BYTES + message.key().length + message.value().length;
     }
 
-    /** Writes one record at {@code dst}'s position and advances it. */
-    static void encode(long index, Message m, ByteBuffer dst) {
+    /**
+     * Writes one record at {@code dst}'s position and advances it; {@code continued} marks a
+     * record that another record of the same request follows.
+     */
+    static void encode(long index, Message m, boolean continued, ByteBuffer dst) {
         int bodyLength = FIXED_BODY_BYTES + m.key().length + m.value().length;
         int start = dst.position();
         dst.putInt(bodyLength);
@@ -33,7 +39,7 @@ final class RecordCodec {
         dst.putLong(index);
         dst.putLong(m.instance());
         dst.putLong(m.sequence());
-        dst.put(m.op().code());
+        dst.put((byte) (m.op().code() | (continued ? CONTINUED_FLAG : 0)));
         dst.putShort((short) m.key().length);
         dst.put(m.key());
         dst.put(m.value());
@@ -52,7 +58,7 @@ final class RecordCodec {
         long index = buf.getLong();
         long instance = buf.getLong();
         long sequence = buf.getLong();
-        Message.ListOp op = Message.ListOp.fromCode(buf.get());
+        Message.ListOp op = Message.ListOp.fromCode((byte) (buf.get() & ~CONTINUED_FLAG));
         int keyLength = Short.toUnsignedInt(buf.getShort());
         byte[] key = new byte[keyLength];
         buf.get(key);
@@ -94,13 +100,21 @@ final class RecordCodec {
             return Check.CORRUPT;
         }
         long index = buf.getLong(pos + PREFIX_BYTES);
-        byte op = buf.get(pos + PREFIX_BYTES + 24);
+        int op = buf.get(pos + OP_OFFSET) & ~CONTINUED_FLAG;
         int keyLength = Short.toUnsignedInt(buf.getShort(pos + PREFIX_BYTES + 25));
         if (index != expectedIndex || (op != 0 && op != 1)
                 || keyLength > bodyLength - FIXED_BODY_BYTES) {
             return Check.CORRUPT;
         }
         return Check.VALID;
+    }
+
+    /**
+     * True when the record at {@code buf}'s position is not the last of its request; only
+     * meaningful after {@link Check#VALID}.
+     */
+    static boolean continued(ByteBuffer buf) {
+        return (buf.get(buf.position() + OP_OFFSET) & CONTINUED_FLAG) != 0;
     }
 
     /** Length of the record at {@code buf}'s position; only meaningful after {@link Check#VALID}. */

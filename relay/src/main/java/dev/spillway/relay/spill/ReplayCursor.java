@@ -20,7 +20,8 @@ public final class ReplayCursor {
 
     private final SpillLog log;
     private final SpillLogConfig config;
-    private final ChannelFactory channels;
+    private final SpillStorage storage;
+    private final CursorFile cursorFile;
 
     private long committedIndex;
     private long readIndex;
@@ -33,10 +34,12 @@ public final class ReplayCursor {
     private int readSizesHead;
     private int readSizesCount;
 
-    ReplayCursor(SpillLog log, SpillLogConfig config, ChannelFactory channels, long committedIndex, long readOffset) {
+    ReplayCursor(SpillLog log, SpillLogConfig config, SpillStorage storage, CursorFile cursorFile, long committedIndex,
+            long readOffset) {
         this.log = log;
         this.config = config;
-        this.channels = channels;
+        this.storage = storage;
+        this.cursorFile = cursorFile;
         this.committedIndex = committedIndex;
         this.readIndex = committedIndex;
         this.pendingReadOffset = readOffset;
@@ -61,10 +64,13 @@ public final class ReplayCursor {
     public synchronized List<SpilledMessage> read(int maxRecords, long maxBytes) throws IOException {
         List<SpilledMessage> out = new ArrayList<>(Math.min(maxRecords, 1024));
         long bytes = 0;
-        long durableEnd = log.durableEnd();
-        while (out.size() < maxRecords && readIndex < durableEnd && (out.isEmpty() || bytes < maxBytes)) {
+        GroupCommitWriter.Durable durable = log.durable();
+        while (out.size() < maxRecords && readIndex < durable.endIndex() && (out.isEmpty() || bytes < maxBytes)) {
             positionScanner();
-            RecordCodec.Check check = scanner.next();
+            // Of the segment being written, only the durable bytes: what lies past them may be
+            // taken back by a failed fsync and rewritten with other records.
+            RecordCodec.Check check = scanner.next(
+                    readSegment.baseIndex() == durable.segmentBase() ? durable.segmentBytes() : Long.MAX_VALUE);
             if (check != RecordCodec.Check.VALID) {
                 throw new SpillCorruptedException("spill record " + readIndex + " in " + readSegment + " at offset "
                         + scanner.offset() + " is " + check.name().toLowerCase() + " although it was fsync'd");
@@ -100,10 +106,10 @@ public final class ReplayCursor {
                 readSizesHead = (readSizesHead + 1) % readSizes.length;
                 readSizesCount--;
             }
-            CursorFile.write(config.directory(), upToIndex, channels);
+            cursorFile.write(upToIndex);
             committedIndex = upToIndex;
         }
-        log.committed(upToIndex, freedMessages, freedBytes);
+        log.committed(freedMessages, freedBytes);
     }
 
     /** Moves back to the last commit, so the records read since are read again. */
@@ -118,7 +124,11 @@ public final class ReplayCursor {
     }
 
     synchronized void close() throws IOException {
-        closeChannel();
+        try {
+            closeChannel();
+        } finally {
+            cursorFile.close();
+        }
     }
 
     private void positionScanner() throws IOException {
@@ -131,7 +141,7 @@ public final class ReplayCursor {
         }
         closeChannel();
         readSegment = entry.getValue();
-        readChannel = channels.open(readSegment.path(), StandardOpenOption.READ);
+        readChannel = storage.open(readSegment.path(), StandardOpenOption.READ);
         long offset = pendingReadOffset;
         pendingReadOffset = -1;
         if (offset < 0 || readIndex == readSegment.baseIndex()) {
@@ -139,7 +149,7 @@ public final class ReplayCursor {
             scanner = new SegmentScanner(readChannel, offset, readSegment.baseIndex(), config.maxRecordBytes(),
                     READ_CHUNK_BYTES);
             while (scanner.expectedIndex() < readIndex) { // after a rewind: find the record again
-                if (scanner.next() != RecordCodec.Check.VALID) {
+                if (scanner.next(readLimit()) != RecordCodec.Check.VALID) {
                     throw new SpillCorruptedException("spill segment " + readSegment + " is damaged before record "
                             + readIndex);
                 }
@@ -148,6 +158,11 @@ public final class ReplayCursor {
         } else {
             scanner = new SegmentScanner(readChannel, offset, readIndex, config.maxRecordBytes(), READ_CHUNK_BYTES);
         }
+    }
+
+    private long readLimit() {
+        GroupCommitWriter.Durable durable = log.durable();
+        return readSegment.baseIndex() == durable.segmentBase() ? durable.segmentBytes() : Long.MAX_VALUE;
     }
 
     private void rememberSize(int size) {

@@ -3,9 +3,7 @@ package dev.spillway.relay.spill;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.zip.CRC32C;
 
@@ -18,7 +16,8 @@ import java.util.zip.CRC32C;
 final class SegmentFile {
 
     static final int MAGIC = 0x5350494C; // "SPIL"
-    static final short VERSION = 1;
+    /** Version written; version 1 segments (no request marks in records) are still read. */
+    static final short VERSION = 2;
     static final int HEADER_BYTES = 20;
     static final String SUFFIX = ".seg";
 
@@ -72,33 +71,51 @@ final class SegmentFile {
         int p = b.position();
         CRC32C crc = new CRC32C();
         crc.update(b.duplicate().position(p).limit(p + 16));
-        return b.getInt(p) == MAGIC && b.getShort(p + 4) == VERSION && b.getLong(p + 8) == baseIndex
+        short version = b.getShort(p + 4);
+        return b.getInt(p) == MAGIC && (version == 1 || version == VERSION) && b.getLong(p + 8) == baseIndex
                 && b.getInt(p + 16) == (int) crc.getValue();
     }
 
     /**
      * Creates a segment atomically: header written to a temp file, fsync'd, renamed into place,
-     * directory fsync'd. A crash leaves either no segment or a segment with a valid header.
+     * directory fsync'd. A crash leaves either no segment or a segment with a valid header and
+     * no records. When any step fails, whatever was created is removed again (durably) before
+     * the exception is thrown; if even that fails, {@link UncleanCreateException} says so, and
+     * the caller must not write on, because a segment it does not know of may be on disk.
      */
-    static SegmentFile create(Path dir, long baseIndex, ChannelFactory channels) throws IOException {
+    static SegmentFile create(Path dir, long baseIndex, SpillStorage storage) throws IOException {
         Path target = pathFor(dir, baseIndex);
         Path tmp = dir.resolve(target.getFileName() + ".tmp");
-        try (FileChannel ch = channels.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            ByteBuffer h = header(baseIndex);
-            while (h.hasRemaining()) {
-                ch.write(h);
+        try {
+            try (FileChannel ch = storage.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)) {
+                ByteBuffer h = header(baseIndex);
+                while (h.hasRemaining()) {
+                    ch.write(h, h.position());
+                }
+                ch.force(true);
             }
-            ch.force(true);
+            storage.rename(tmp, target);
+            storage.syncDirectory(dir);
+            return new SegmentFile(target, baseIndex);
+        } catch (IOException | RuntimeException e) {
+            try {
+                storage.delete(tmp);
+                storage.delete(target);
+                storage.syncDirectory(dir);
+            } catch (IOException | RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+                throw new UncleanCreateException("creating " + target + " failed (" + e.getMessage()
+                        + ") and it could not be removed again", e);
+            }
+            throw e;
         }
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        fsyncDirectory(dir);
-        return new SegmentFile(target, baseIndex);
     }
 
-    static void fsyncDirectory(Path dir) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
+    /** A failed create may have left the segment on disk. */
+    static final class UncleanCreateException extends IOException {
+        UncleanCreateException(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 

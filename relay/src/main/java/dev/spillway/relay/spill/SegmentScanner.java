@@ -28,17 +28,29 @@ final class SegmentScanner {
         this.bufStart = offset;
     }
 
-    /**
-     * Looks at the next record, reading more of the file when needed. {@code INCOMPLETE}
-     * means the file (as of now) ends before the record does, or ends exactly here.
-     */
+    /** {@link #next(long)} with no limit: the whole file as it is now. */
     RecordCodec.Check next() throws IOException {
+        return next(Long.MAX_VALUE);
+    }
+
+    /**
+     * Looks at the next record, reading more of the file when needed but never a byte at or
+     * past {@code limit} (so a reader never holds bytes that are not yet durable, and may be
+     * rewritten after a failed fsync). {@code INCOMPLETE} means the file (as of now, up to the
+     * limit) ends before the record does, or ends exactly here.
+     */
+    RecordCodec.Check next(long limit) throws IOException {
         while (true) {
             RecordCodec.Check c = RecordCodec.check(buf, expectedIndex, maxRecordBytes);
-            if (c != RecordCodec.Check.INCOMPLETE || !fill()) {
+            if (c != RecordCodec.Check.INCOMPLETE || !fill(limit)) {
                 return c;
             }
         }
+    }
+
+    /** True when the record {@link #next} found valid is not the last of its request. */
+    boolean continued() {
+        return RecordCodec.continued(buf);
     }
 
     /** Decodes the record {@link #next} found valid and moves past it. */
@@ -70,7 +82,7 @@ final class SegmentScanner {
         return !buf.hasRemaining() && offset() >= channel.size();
     }
 
-    private boolean fill() throws IOException {
+    private boolean fill(long limit) throws IOException {
         int needed = buf.remaining() >= RecordCodec.PREFIX_BYTES
                 ? RecordCodec.PREFIX_BYTES + Math.max(0, buf.getInt(buf.position()))
                 : RecordCodec.PREFIX_BYTES;
@@ -82,7 +94,15 @@ final class SegmentScanner {
             bigger.put(buf);
             buf = bigger;
         }
-        int n = channel.read(buf, bufStart + buf.position());
+        long from = bufStart + buf.position();
+        if (from >= limit) {
+            buf.flip();
+            return false;
+        }
+        if (limit - from < buf.remaining()) {
+            buf.limit(buf.position() + (int) (limit - from));
+        }
+        int n = channel.read(buf, from);
         buf.flip();
         return n > 0;
     }

@@ -6,7 +6,10 @@ import com.codahale.metrics.MetricRegistry;
 import dev.spillway.relay.Message;
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.file.Files;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -23,14 +26,15 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>On-disk format (version 1)</h2>
  * A directory holds segment files named by the index of their first record
- * ({@code 00000000000000000000.seg}), a {@code cursor} file (see {@link CursorFile}) and
- * nothing else that matters ({@code *.tmp} files are leftovers of an interrupted create and are
- * deleted on open). Every number is big-endian.
+ * ({@code 00000000000000000000.seg}), a {@code cursor} file (see {@link CursorFile}), a
+ * {@code lock} file (see {@link DirectoryLock}), a {@code reserve} file (see below) and nothing
+ * else that matters ({@code *.tmp} files are leftovers of an interrupted create and are deleted
+ * on open). Every number is big-endian.
  * <pre>
  * Segment header
  * offset size field
  *  0     4    magic "SPIL" (0x5350494C)
- *  4     2    format version (1)
+ *  4     2    format version (2; version 1 segments are read too)
  *  6     2    reserved (0)
  *  8     8    base index: the index of the segment's first record; equals the file name
  * 16     4    CRC32C of bytes 0..15
@@ -42,20 +46,32 @@ import org.slf4j.LoggerFactory;
  *  8     8    index: position in the log, exactly one more than the previous record's
  * 16     8    instance: the relay incarnation that assigned the message id
  * 24     8    sequence: the message id within that incarnation
- * 32     1    list op: 0 = RPUSH, 1 = LPUSH
+ * 32     1    list op: 0 = RPUSH, 1 = LPUSH; bit 0x80 set on every record of a request but its
+ *             last (version 2), so recovery can cut a request a crash left half written
  * 33     2    key length K (1..65535)
  * 35     K    key
  * 35+K   V    value (V = L - 27 - K)
  * </pre>
  *
  * <h2>Commit order</h2>
- * Records are written by one thread ({@link GroupCommitWriter}); after fsync the durable end
- * index is published and only then are appenders' futures completed. A segment is closed with
+ * Records are written by one thread ({@link GroupCommitWriter}), a request at a time and never
+ * split over two fsyncs or two segments; after fsync the durable position is published and
+ * only then are appenders' futures completed. The replay cursor never reads a byte past the
+ * published position, so it never holds data that a failed fsync may take back. A segment is closed with
  * an fsync before the next one is created (temp file, fsync, atomic rename, directory fsync),
  * so a later segment never exists without every earlier record being durable. The replay
  * position is stored the same way (see {@link CursorFile}). On open, {@link LogRecovery} scans
- * every segment, truncates at the first record whose length, CRC or index does not check out,
- * and reports what it dropped.
+ * every segment, truncates at the first record whose length, CRC or index does not check out
+ * (and at the start of a request it finds incomplete), and reports what it dropped.
+ *
+ * <h2>A full disk</h2>
+ * At open the log writes {@code reserve} ({@link SpillLogConfig#reserveBytes} bytes). When a
+ * write finds the disk full, the log enters its disk-full state: it deletes the reserve, fails
+ * the requests that were not yet durable and refuses new appends at once with
+ * {@link SpillDiskFullException}. Replay goes on: committing the cursor overwrites it in place
+ * (no new block), replayed segments are deleted, and once everything is replayed the writer
+ * starts a fresh segment (in the reserve's room) so that the last one can go too. The log leaves
+ * the state when it could write the reserve again and as much room again is free.
  *
  * <h2>Bounds</h2>
  * The bytes of records appended but not yet committed never exceed {@code maxBytes}; an append
@@ -63,11 +79,14 @@ import org.slf4j.LoggerFactory;
  * up to one segment of already-replayed records (the active segment is deleted only once a
  * newer one exists).
  *
+ * <p>One process at a time: the directory is locked ({@link DirectoryLock}) from open to close.
+ *
  * <p>Thread-safe: any number of threads may append; one replayer uses the cursor.
  */
 public final class SpillLog implements Closeable {
 
     private static final Logger LOG = LoggerFactory.getLogger(SpillLog.class);
+    static final String RESERVE = "reserve";
 
     private final SpillLogConfig config;
     private final ConcurrentSkipListMap<Long, SegmentFile> segments;
@@ -79,6 +98,10 @@ public final class SpillLog implements Closeable {
     private final List<Runnable> durableListeners = new CopyOnWriteArrayList<>();
     private final Meter appends;
     private final Meter fullRejects;
+    private final Meter diskFullRejects;
+    private final SpillStorage storage;
+    private final DirectoryLock lock;
+    private final Object segmentsLock = new Object();
 
     private final Object accountLock = new Object();
     private long pendingMessages; // guarded by accountLock
@@ -86,45 +109,80 @@ public final class SpillLog implements Closeable {
     private Throwable failure; // guarded by accountLock
     private boolean closed; // guarded by accountLock
 
-    /** Records with an index below this are durable. Written only by the writer thread. */
-    private volatile long durableEnd;
+    /** What is durable: written only by the writer thread (and the constructor). */
+    private volatile GroupCommitWriter.Durable durable;
+    /** Set and cleared by the writer thread (and the constructor). */
+    private volatile boolean diskFull;
 
-    private SpillLog(SpillLogConfig config, ChannelFactory channels, MetricRegistry metrics) throws IOException {
+    private SpillLog(SpillLogConfig config, SpillStorage storage, MetricRegistry metrics) throws IOException {
         this.config = config;
-        LogRecovery.State state = new LogRecovery(config.directory(), config.maxRecordBytes(), channels).recover();
-        this.recoveryReport = state.report();
-        this.segments = new ConcurrentSkipListMap<>(state.segments());
-        this.durableEnd = state.endIndex();
-        this.pendingMessages = state.pendingMessages();
-        this.pendingBytes = state.pendingBytes();
-        this.cursor = new ReplayCursor(this, config, channels, state.committedIndex(), state.readOffset());
-        this.writer = new GroupCommitWriter(this, config, channels, metrics, segments.lastEntry().getValue(),
-                state.activeSize(), state.endIndex());
+        this.storage = storage;
+        storage.createDirectories(config.directory());
+        this.lock = DirectoryLock.acquire(config.directory(), storage);
+        CursorFile cursorFile = null;
+        GroupCommitWriter w = null;
+        try {
+            LogRecovery.State state = new LogRecovery(config.directory(), config.maxRecordBytes(), storage).recover();
+            this.recoveryReport = state.report();
+            this.segments = new ConcurrentSkipListMap<>(state.segments());
+            this.pendingMessages = state.pendingMessages();
+            this.pendingBytes = state.pendingBytes();
+            cursorFile = CursorFile.open(config.directory(), storage, state.committedIndex());
+            this.cursor = new ReplayCursor(this, config, storage, cursorFile, state.committedIndex(),
+                    state.readOffset());
+            w = new GroupCommitWriter(this, config, storage, metrics, segments.lastEntry().getValue(),
+                    state.activeSize(), state.endIndex());
+            this.writer = w;
+            this.durable = w.initialDurable();
+            takeReserve();
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(cursorFile, e);
+            closeQuietly(lock, e);
+            throw e;
+        }
         this.appends = metrics.meter(MetricRegistry.name(SpillLog.class, "appends"));
         this.fullRejects = metrics.meter(MetricRegistry.name(SpillLog.class, "full-rejects"));
+        this.diskFullRejects = metrics.meter(MetricRegistry.name(SpillLog.class, "disk-full-rejects"));
         metrics.register(MetricRegistry.name(SpillLog.class, "pending-messages"), (Gauge<Long>) this::pendingMessages);
         metrics.register(MetricRegistry.name(SpillLog.class, "pending-bytes"), (Gauge<Long>) this::pendingBytes);
         metrics.register(MetricRegistry.name(SpillLog.class, "segments"), (Gauge<Integer>) segments::size);
+        metrics.register(MetricRegistry.name(SpillLog.class, "disk-full"), (Gauge<Integer>) () -> diskFull ? 1 : 0);
         this.writerThread = new Thread(writer, "spill-writer");
         writerThread.setDaemon(true);
         writerThread.start();
-        LOG.info("Spill log {} open: {} pending messages ({} bytes) from index {}, {} segment(s){}",
-                config.directory(), pendingMessages, pendingBytes, state.committedIndex(), segments.size(),
-                recoveryReport.isClean() ? "" : "; recovery: " + recoveryReport.actions());
+        LOG.info("Spill log {} open: {} pending messages ({} bytes) from index {}, {} segment(s){}{}",
+                config.directory(), pendingMessages, pendingBytes, cursor.committedIndex(), segments.size(),
+                recoveryReport.isClean() ? "" : "; recovery: " + recoveryReport.actions(),
+                diskFull ? "; DISK FULL: appends refused until there is room" : "");
+    }
+
+    private static void closeQuietly(Closeable c, Exception into) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (IOException | RuntimeException e) {
+                into.addSuppressed(e);
+            }
+        }
     }
 
     /** Opens (creating if needed) and recovers the log in {@code config.directory()}. */
     public static SpillLog open(SpillLogConfig config) throws IOException {
-        return open(config, ChannelFactory.DEFAULT, new MetricRegistry());
+        return open(config, SpillStorage.DEFAULT, new MetricRegistry());
     }
 
     public static SpillLog open(SpillLogConfig config, MetricRegistry metrics) throws IOException {
-        return open(config, ChannelFactory.DEFAULT, metrics);
+        return open(config, SpillStorage.DEFAULT, metrics);
     }
 
-    public static SpillLog open(SpillLogConfig config, ChannelFactory channels, MetricRegistry metrics)
+    /**
+     * Opens the log through {@code storage} (tests pass storage that fails or loses unsynced data).
+     *
+     * @throws SpillException when another process holds the directory
+     */
+    public static SpillLog open(SpillLogConfig config, SpillStorage storage, MetricRegistry metrics)
             throws IOException {
-        return new SpillLog(config, channels, metrics);
+        return new SpillLog(config, storage, metrics);
     }
 
     /**
@@ -145,19 +203,37 @@ public final class SpillLog implements Closeable {
      * {@link #append}.
      *
      * @throws SpillFullException at once when the messages together do not fit under {@code maxBytes}
+     * @throws SpillDiskFullException at once while the disk is full
      * @throws SpillException at once when one is too large, or the log is closed or unusable
      */
     public List<CompletableFuture<Long>> appendAll(List<Message> messages) {
-        List<GroupCommitWriter.Pending> pending = new ArrayList<>(messages.size());
+        if (messages.isEmpty()) {
+            return List.of();
+        }
         long total = 0;
-        for (Message message : messages) {
+        int[] sizes = new int[messages.size()];
+        for (int i = 0; i < sizes.length; i++) {
+            Message message = messages.get(i);
             int size = RecordCodec.encodedSize(message);
             if (size > config.maxRecordBytes() || message.key().length > RecordCodec.MAX_KEY_BYTES) {
                 throw new SpillException("message of " + size + " bytes (key " + message.key().length
                         + ") exceeds the spill record limit of " + config.maxRecordBytes() + " bytes (key 65535)");
             }
-            pending.add(new GroupCommitWriter.Pending(message, size));
+            sizes[i] = size;
             total += size;
+        }
+        if (total > config.segmentBytes() - SegmentFile.HEADER_BYTES) {
+            throw new SpillException("request of " + messages.size() + " messages (" + total
+                    + " bytes in the spill) exceeds one spill segment (spill.segmentBytes " + config.segmentBytes() + ")");
+        }
+        List<GroupCommitWriter.Pending> pending = new ArrayList<>(messages.size());
+        for (int i = 0; i < sizes.length; i++) {
+            pending.add(new GroupCommitWriter.Pending(messages.get(i), sizes[i], i == 0 ? total : 0,
+                    i == sizes.length - 1));
+        }
+        if (diskFull) {
+            diskFullRejects.mark();
+            throw new SpillDiskFullException(config.directory(), null);
         }
         synchronized (accountLock) {
             if (failure != null) {
@@ -170,11 +246,9 @@ public final class SpillLog implements Closeable {
                 fullRejects.mark();
                 throw new SpillFullException(config.maxBytes(), pendingBytes, (int) Math.min(Integer.MAX_VALUE, total));
             }
+            writer.enqueue(pending);
             pendingBytes += total;
             pendingMessages += pending.size();
-            for (GroupCommitWriter.Pending p : pending) {
-                writer.enqueue(p);
-            }
         }
         appends.mark(pending.size());
         List<CompletableFuture<Long>> futures = new ArrayList<>(pending.size());
@@ -204,7 +278,12 @@ public final class SpillLog implements Closeable {
 
     /** Index one past the last durable record. */
     public long durableEnd() {
-        return durableEnd;
+        return durable.endIndex();
+    }
+
+    /** True while the disk holding the log is full: appends are refused, replay goes on. */
+    public boolean isDiskFull() {
+        return diskFull;
     }
 
     public int segmentCount() {
@@ -259,14 +338,29 @@ public final class SpillLog implements Closeable {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while closing the spill log", e);
         }
-        cursor.close();
+        try {
+            cursor.close();
+        } finally {
+            lock.close();
+        }
     }
 
     // ---- callbacks from the writer and the cursor ----
 
-    void published(long newDurableEnd) {
-        durableEnd = newDurableEnd;
-        notifyAll(durableListeners, "durable");
+    void published(GroupCommitWriter.Durable newDurable) {
+        boolean more = newDurable.endIndex() > durable.endIndex();
+        durable = newDurable;
+        if (more) {
+            notifyAll(durableListeners, "durable");
+        }
+    }
+
+    GroupCommitWriter.Durable durable() {
+        return durable;
+    }
+
+    long committedIndex() {
+        return cursor.committedIndex();
     }
 
     void segmentAdded(SegmentFile segment) {
@@ -296,18 +390,117 @@ public final class SpillLog implements Closeable {
         }
     }
 
-    void committed(long committedIndex, long messages, long bytes) throws IOException {
-        // Delete segments whose every record lies below the commit; the last one stays active.
-        while (segments.size() > 1) {
-            Map.Entry<Long, SegmentFile> first = segments.firstEntry();
-            Long next = segments.higherKey(first.getKey());
-            if (next == null || next > committedIndex) {
+    void committed(long messages, long bytes) throws IOException {
+        deleteReplayedSegments();
+        released(messages, bytes);
+        if (diskFull) {
+            writer.wake();
+        }
+    }
+
+    /** Deletes segments whose every record lies below the commit; the last one stays active. */
+    void deleteReplayedSegments() throws IOException {
+        synchronized (segmentsLock) {
+            long committedIndex = cursor.committedIndex();
+            while (segments.size() > 1) {
+                Map.Entry<Long, SegmentFile> first = segments.firstEntry();
+                Long next = segments.higherKey(first.getKey());
+                if (next == null || next > committedIndex) {
+                    break;
+                }
+                storage.delete(first.getValue().path());
+                segments.remove(first.getKey());
+            }
+        }
+    }
+
+    // ---- the disk-full state ----
+
+    /** True when {@code t} (or a cause) is the file system saying it has no room. */
+    static boolean isNoSpace(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            String m = c.getMessage();
+            if (m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded"))) {
+                return true;
+            }
+            if (c.getCause() == c) {
                 break;
             }
-            Files.deleteIfExists(first.getValue().path());
-            segments.remove(first.getKey());
         }
-        released(messages, bytes);
+        return false;
+    }
+
+    /** Writer thread: a write found the disk full. Gives up the reserve so the log can drain. */
+    void enterDiskFull(Throwable cause) {
+        if (!diskFull) {
+            diskFull = true;
+            LOG.warn("Spill disk full ({}): refusing appends; replay goes on; {} bytes of reserve given up",
+                    cause.getMessage(), config.reserveBytes());
+        }
+        try {
+            storage.delete(reservePath());
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Could not delete the spill reserve {}", reservePath(), e);
+        }
+    }
+
+    /** Writer thread, in the disk-full state: takes appends again if the reserve fits and as much room is left. */
+    void tryLeaveDiskFull() {
+        try {
+            if (storage.usableSpace(config.directory()) < 2 * config.reserveBytes()) {
+                return;
+            }
+            takeReserve();
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("Spill disk still full: {}", e.toString());
+            return;
+        }
+        if (!diskFull) {
+            LOG.info("Spill disk has room again: taking appends");
+        }
+    }
+
+    private Path reservePath() {
+        return config.directory().resolve(RESERVE);
+    }
+
+    /**
+     * Makes sure the reserve file exists at full size; on a full disk, removes what it wrote,
+     * sets the disk-full state and returns.
+     */
+    private void takeReserve() throws IOException {
+        Path path = reservePath();
+        long size = config.reserveBytes();
+        try {
+            try (FileChannel ch = storage.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                if (ch.size() != size) {
+                    ch.truncate(0);
+                    ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(size, 64 * 1024));
+                    for (long written = 0; written < size; ) {
+                        zeros.clear().limit((int) Math.min(zeros.capacity(), size - written));
+                        while (zeros.hasRemaining()) {
+                            written += ch.write(zeros, written);
+                        }
+                    }
+                    ch.force(true);
+                    storage.syncDirectory(config.directory());
+                }
+            }
+            diskFull = false;
+        } catch (IOException e) {
+            if (!isNoSpace(e)) {
+                throw e;
+            }
+            try {
+                storage.delete(path);
+            } catch (IOException | RuntimeException ignored) {
+                // best effort: the room it held is what the log needs
+            }
+            if (!diskFull) {
+                diskFull = true;
+                LOG.warn("Spill disk full at open ({}): refusing appends until there is room", e.getMessage());
+            }
+        }
     }
 
     private static void notifyAll(List<Runnable> listeners, String what) {

@@ -15,6 +15,7 @@ public final class SpillLogConfig {
     public static final Duration DEFAULT_FLUSH_MAX_WAIT = Duration.ofMillis(2);
     public static final int DEFAULT_FLUSH_BYTES = 1024 * 1024;
     public static final int DEFAULT_WRITE_BUFFER_BYTES = 1024 * 1024;
+    public static final long DEFAULT_RESERVE_BYTES = 1024 * 1024;
 
     private final Path directory;
     private final long segmentBytes;
@@ -23,6 +24,7 @@ public final class SpillLogConfig {
     private final Duration flushMaxWait;
     private final int flushBytes;
     private final int writeBufferBytes;
+    private final long reserveBytes;
 
     private SpillLogConfig(Builder b) {
         this.directory = Objects.requireNonNull(b.directory, "directory");
@@ -32,6 +34,7 @@ public final class SpillLogConfig {
         this.flushMaxWait = Objects.requireNonNull(b.flushMaxWait, "flushMaxWait");
         this.flushBytes = b.flushBytes;
         this.writeBufferBytes = b.writeBufferBytes;
+        this.reserveBytes = b.reserveBytes;
         check(segmentBytes > SegmentFile.HEADER_BYTES + RecordCodec.PREFIX_BYTES + RecordCodec.FIXED_BODY_BYTES,
                 "segmentBytes", segmentBytes, "> " + (SegmentFile.HEADER_BYTES + 64));
         check(maxBytes > 0, "maxBytes", maxBytes, "> 0");
@@ -40,6 +43,7 @@ public final class SpillLogConfig {
         check(maxRecordBytes <= segmentBytes - SegmentFile.HEADER_BYTES, "maxRecordBytes", maxRecordBytes,
                 "<= segmentBytes - " + SegmentFile.HEADER_BYTES);
         check(!flushMaxWait.isNegative(), "flushMaxWait", flushMaxWait, ">= 0");
+        check(reserveBytes >= 64 * 1024, "reserveBytes", reserveBytes, ">= 64KiB");
         check(flushBytes > 0, "flushBytes", flushBytes, "> 0");
         check(writeBufferBytes >= maxRecordBytes || writeBufferBytes > 0, "writeBufferBytes", writeBufferBytes, "> 0");
     }
@@ -84,6 +88,16 @@ public final class SpillLogConfig {
     }
 
     /** Size of the writer's staging buffer (one write system call at most this big). */
+    /**
+     * Disk space the log holds in a file of its own ({@code reserve}) and gives up when the disk
+     * is full, so that a fresh segment can be started and replayed ones deleted: a full disk
+     * then drains instead of locking up. Also the free space needed, besides the reserve
+     * itself, before the log takes appends again.
+     */
+    public long reserveBytes() {
+        return reserveBytes;
+    }
+
     public int writeBufferBytes() {
         return writeBufferBytes;
     }
@@ -96,6 +110,7 @@ public final class SpillLogConfig {
         private Duration flushMaxWait = DEFAULT_FLUSH_MAX_WAIT;
         private int flushBytes = DEFAULT_FLUSH_BYTES;
         private int writeBufferBytes = DEFAULT_WRITE_BUFFER_BYTES;
+        private long reserveBytes = DEFAULT_RESERVE_BYTES;
 
         private Builder(Path directory) {
             this.directory = directory;
@@ -123,6 +138,11 @@ public final class SpillLogConfig {
 
         public Builder flushBytes(int v) {
             this.flushBytes = v;
+            return this;
+        }
+
+        public Builder reserveBytes(long v) {
+            this.reserveBytes = v;
             return this;
         }
 

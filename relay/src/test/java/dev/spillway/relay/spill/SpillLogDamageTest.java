@@ -145,7 +145,9 @@ class SpillLogDamageTest {
         Files.createDirectories(dir);
         Files.write(dir.resolve(segmentName), segment);
         byte[] bad = cursor.clone();
-        bad[9] ^= 0x40;
+        for (int i = 0; i < bad.length; i += 64) { // both slots
+            bad[i] ^= 0x40;
+        }
         Files.write(dir.resolve(CursorFile.NAME), bad);
         try (SpillLog log = SpillLog.open(config(dir).build())) {
             assertThat(log.recoveryReport().actions()).anyMatch(a -> a.contains("damaged cursor file"));

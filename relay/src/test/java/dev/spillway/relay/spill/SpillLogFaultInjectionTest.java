@@ -30,8 +30,9 @@ class SpillLogFaultInjectionTest {
     @Test
     void failedWriteFailsItsAppendsAndLosesNothingAcknowledged() throws Exception {
         for (int n = 1; n <= 12; n++) {
-            FaultyChannelFactory faults = new FaultyChannelFactory();
+            FaultyStorage faults = new FaultyStorage();
             faults.failWriteNumber = n;
+            faults.writeError = "Input/output error (write)";
             runAndCheck(tmp.resolve("write" + n), faults, "write " + n);
         }
     }
@@ -39,7 +40,7 @@ class SpillLogFaultInjectionTest {
     @Test
     void failedFsyncFailsItsAppendsAndLosesNothingAcknowledged() throws Exception {
         for (int n = 1; n <= 12; n++) {
-            FaultyChannelFactory faults = new FaultyChannelFactory();
+            FaultyStorage faults = new FaultyStorage();
             faults.failForceNumber = n;
             runAndCheck(tmp.resolve("fsync" + n), faults, "fsync " + n);
         }
@@ -47,7 +48,7 @@ class SpillLogFaultInjectionTest {
 
     @Test
     void fullDiskWhileRollingSegmentsFailsAppendsClearlyThenRecovers() throws Exception {
-        FaultyChannelFactory faults = new FaultyChannelFactory();
+        FaultyStorage faults = new FaultyStorage();
         Path dir = tmp.resolve("roll");
         SpillLogConfig cfg = config(dir).segmentBytes(4096).maxRecordBytes(1024).build();
         List<Message> acked = new ArrayList<>();
@@ -70,9 +71,18 @@ class SpillLogFaultInjectionTest {
                 }
             }
             assertThat(e).isNotNull();
-            assertThat(e.getCause()).isInstanceOf(SpillException.class)
-                    .hasMessageContaining(FaultyChannelFactory.ENOSPC);
+            assertThat(e.getCause()).isInstanceOf(SpillDiskFullException.class)
+                    .hasMessageStartingWith("spill disk full").hasRootCauseMessage(FaultyStorage.ENOSPC);
+            assertThat(log.isDiskFull()).isTrue();
+            // refused at once while the disk is full, however small the message
+            assertThatThrownBy(() -> log.append(SpillTestSupport.message(1, 999, "k", new byte[1])))
+                    .isInstanceOf(SpillDiskFullException.class);
             faults.failCreates = false; // room again
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (log.isDiskFull() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(log.isDiskFull()).as("the log takes appends again once there is room").isFalse();
             Message after = SpillTestSupport.message(1, 1000, "k", new byte[100]);
             log.append(after).get(5, TimeUnit.SECONDS);
             acked.add(after);
@@ -85,7 +95,7 @@ class SpillLogFaultInjectionTest {
 
     @Test
     void vanishedDiskMakesTheLogRefuseAppendsUntilReopened() throws Exception {
-        FaultyChannelFactory faults = new FaultyChannelFactory();
+        FaultyStorage faults = new FaultyStorage();
         Path dir = tmp.resolve("gone");
         List<Message> acked = new ArrayList<>();
         try (SpillLog log = SpillLog.open(config(dir).build(), faults, new MetricRegistry())) {
@@ -112,7 +122,7 @@ class SpillLogFaultInjectionTest {
      * Appends in windows of eight concurrent appends; the injected fault hits some window.
      * Afterwards the log holds exactly the acknowledged messages, in order.
      */
-    private void runAndCheck(Path dir, FaultyChannelFactory faults, String what) throws Exception {
+    private void runAndCheck(Path dir, FaultyStorage faults, String what) throws Exception {
         List<Message> acked = new ArrayList<>();
         int failed = 0;
         SpillLogConfig cfg = config(dir).segmentBytes(8 * 1024).maxRecordBytes(1024).build();

@@ -9,30 +9,56 @@ import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Opens real file channels that fail on command: the Nth write (after writing half of its
- * bytes, as a full disk does), the Nth fsync, or every write, fsync and truncate from some
- * point on (a disk that is gone). Counts only segment files, so creating temp and cursor files
- * behaves normally unless {@link #failCreates} is set.
+ * Real files whose operations fail on command: the Nth write (after writing half of its bytes,
+ * as a full disk does), the Nth fsync, every write, fsync and truncate from some point on (a
+ * disk that is gone), the next directory sync, or an fsync that first waits on a latch. Counts
+ * only segment files, so creating temp and cursor files behaves normally unless
+ * {@link #failCreates} is set.
  */
-final class FaultyChannelFactory implements ChannelFactory {
+final class FaultyStorage implements SpillStorage {
 
     static final String ENOSPC = "No space left on device";
 
     final AtomicInteger writes = new AtomicInteger();
     final AtomicInteger forces = new AtomicInteger();
     volatile int failWriteNumber = -1;
+    /** What the failing write says: a full disk by default. */
+    volatile String writeError = ENOSPC;
     volatile int failForceNumber = -1;
     volatile boolean diskGone;
     volatile boolean failCreates;
+    /** Fails the next N directory syncs. */
+    final AtomicInteger failDirectorySyncs = new AtomicInteger();
+    /** Fails the next N opens of a segment for writing that are not creates (the writer's open after a roll). */
+    final AtomicInteger failSegmentOpens = new AtomicInteger();
+    /** When set, the next segment fsync waits for this latch, then fails. */
+    volatile CountDownLatch forceGate;
+    /** Counted down when an fsync starts waiting on {@link #forceGate}. */
+    final CountDownLatch forceWaiting = new CountDownLatch(1);
+
+    @Override
+    public void syncDirectory(Path dir) throws IOException {
+        if (failDirectorySyncs.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            throw new IOException("Input/output error (directory fsync)");
+        }
+        SpillStorage.super.syncDirectory(dir);
+    }
 
     @Override
     public FileChannel open(Path path, OpenOption... options) throws IOException {
         String name = path.getFileName().toString();
         if (failCreates && name.endsWith(".tmp")) {
             throw new IOException(ENOSPC);
+        }
+        if (name.endsWith(SegmentFile.SUFFIX) && !java.util.Arrays.asList(options).contains(StandardOpenOption.READ)
+                && failSegmentOpens.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            throw new IOException("Too many open files");
         }
         FileChannel real = FileChannel.open(path, options);
         return name.endsWith(SegmentFile.SUFFIX) ? new Faulty(real) : real;
@@ -53,7 +79,7 @@ final class FaultyChannelFactory implements ChannelFactory {
                 ByteBuffer half = src.duplicate();
                 half.limit(half.position() + half.remaining() / 2);
                 d.write(half, position);
-                throw new IOException(ENOSPC);
+                throw new IOException(writeError);
             }
             return d.write(src, position);
         }
@@ -72,6 +98,17 @@ final class FaultyChannelFactory implements ChannelFactory {
 
         @Override
         public void force(boolean metaData) throws IOException {
+            CountDownLatch gate = forceGate;
+            if (gate != null) {
+                forceGate = null;
+                forceWaiting.countDown();
+                try {
+                    gate.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                throw new IOException("Input/output error (fsync)");
+            }
             if (diskGone || forces.incrementAndGet() == failForceNumber) {
                 throw new IOException("Input/output error (fsync)");
             }
