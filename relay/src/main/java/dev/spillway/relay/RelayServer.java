@@ -69,6 +69,9 @@ public final class RelayServer implements Closeable {
                 long pending = relay.spill().pendingBytes();
                 long max = config.spill().maxBytes();
                 return relay.spill().isFailed() ? Result.unhealthy("spill log failed after an I/O error")
+                        : relay.spill().isDiskFull()
+                                ? Result.unhealthy("spill disk full under " + config.spill().directory()
+                                        + ": appends refused, replay goes on; " + pending + " bytes pending")
                         : pending + config.limits().maxValueBytes() > max
                                 ? Result.unhealthy("spill log full: " + pending + " of " + max + " bytes")
                                 : Result.healthy(pending + " of " + max + " bytes pending");
@@ -106,8 +109,8 @@ public final class RelayServer implements Closeable {
         } else if (!started) {
             state = "starting";
         } else if (relay.spill().isFailed()
-                || (router.mode() == Router.Mode.SPILL
-                        && pendingBytes + config.limits().maxValueBytes() > config.spill().maxBytes())) {
+                || (router.mode() == Router.Mode.SPILL && (relay.spill().isDiskFull()
+                        || pendingBytes + config.limits().maxValueBytes() > config.spill().maxBytes()))) {
             state = "full";
         } else {
             state = router.mode() == Router.Mode.SPILL ? "spilling" : "ok";
@@ -119,7 +122,7 @@ public final class RelayServer implements Closeable {
                 relay.sentinels().failovers(), ingress == null ? 0 : ingress.connections(),
                 ingress == null ? 0 : ingress.inFlight().total(),
                 relay.sink().gate().state().open() ? "open" : "closed: " + relay.sink().gate().state().reason(),
-                router.deadLettered());
+                router.deadLettered(), relay.spill().isDiskFull());
     }
 
     public Map<String, InetSocketAddress> addresses() {

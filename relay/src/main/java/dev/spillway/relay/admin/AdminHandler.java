@@ -102,7 +102,7 @@ public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequ
         body.put("gate", s.gate());
         body.put("mode", s.mode());
         body.put("spill", Map.of("pendingMessages", s.pendingMessages(), "pendingBytes", s.pendingBytes(),
-                "maxBytes", s.spillMaxBytes()));
+                "maxBytes", s.spillMaxBytes(), "diskFull", s.spillDiskFull()));
         body.put("failovers", s.failovers());
         body.put("deadLettered", s.deadLettered());
         body.put("connections", s.connections());

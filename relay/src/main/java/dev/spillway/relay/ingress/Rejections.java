@@ -44,7 +44,7 @@ public final class Rejections {
     public static String describe(Throwable error) {
         if (error instanceof RelayRejectedException r) {
             return switch (r.reason()) {
-                case SPILL_FULL -> r.getMessage();
+                case SPILL_FULL, SPILL_DISK_FULL -> r.getMessage();
                 case SHUTTING_DOWN -> "relay is shutting down; retry on another relay";
                 case SPILL_FAILED -> "spill log unavailable: " + r.getMessage();
                 case REDIS_REFUSED -> r.getMessage() != null && !r.getMessage().isBlank() ? r.getMessage()

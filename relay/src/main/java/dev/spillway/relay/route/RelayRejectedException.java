@@ -7,7 +7,10 @@ package dev.spillway.relay.route;
 public final class RelayRejectedException extends RuntimeException {
 
     public enum Reason {
+        /** The spill log holds {@code spill.maxBytes}: retry later or elsewhere. */
         SPILL_FULL,
+        /** The disk under the spill log is full: retry later or elsewhere. */
+        SPILL_DISK_FULL,
         SPILL_FAILED,
         SHUTTING_DOWN,
         /**

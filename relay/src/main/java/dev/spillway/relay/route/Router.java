@@ -8,6 +8,7 @@ import dev.spillway.relay.Message;
 import dev.spillway.relay.sink.Sink;
 import dev.spillway.relay.sink.SinkConfig;
 import dev.spillway.relay.sink.WriteResult;
+import dev.spillway.relay.spill.SpillDiskFullException;
 import dev.spillway.relay.spill.SpillException;
 import dev.spillway.relay.spill.SpillFullException;
 import dev.spillway.relay.spill.SpillLog;
@@ -388,9 +389,7 @@ public final class Router implements Intake, Closeable {
                     // once one request could not be spilled, none behind it may be: a later, smaller
                     // one acknowledged ahead of a refused one that its producer re-sends would land
                     // out of order
-                    refuse(all.subList(from, to), refused instanceof SpillFullException
-                            ? RelayRejectedException.Reason.SPILL_FULL : RelayRejectedException.Reason.SPILL_FAILED,
-                            refused);
+                    refuse(all.subList(from, to), reasonFor(refused), refused);
                 }
                 from = to;
             }
@@ -410,11 +409,8 @@ public final class Router implements Intake, Closeable {
         List<CompletableFuture<Long>> appended;
         try {
             appended = spill.appendAll(messages);
-        } catch (SpillFullException e) {
-            refuse(request, RelayRejectedException.Reason.SPILL_FULL, e);
-            return e;
         } catch (SpillException e) {
-            refuse(request, RelayRejectedException.Reason.SPILL_FAILED, e);
+            refuse(request, reasonFor(e), e);
             return e;
         }
         spilledMessages.mark(request.size());
@@ -426,12 +422,17 @@ public final class Router implements Intake, Closeable {
                     p.ack.done();
                 } else {
                     rejected.mark();
-                    p.ack.fail(new RelayRejectedException(RelayRejectedException.Reason.SPILL_FAILED,
-                            error.getMessage(), error));
+                    p.ack.fail(new RelayRejectedException(reasonFor(error), error.getMessage(), error));
                 }
             });
         }
         return null;
+    }
+
+    private static RelayRejectedException.Reason reasonFor(Throwable spillError) {
+        return spillError instanceof SpillFullException ? RelayRejectedException.Reason.SPILL_FULL
+                : spillError instanceof SpillDiskFullException ? RelayRejectedException.Reason.SPILL_DISK_FULL
+                : RelayRejectedException.Reason.SPILL_FAILED;
     }
 
     private void refuse(List<Pending> request, RelayRejectedException.Reason reason, RuntimeException e) {

@@ -58,7 +58,7 @@ final class RecordCodec {
         long index = buf.getLong();
         long instance = buf.getLong();
         long sequence = buf.getLong();
-        Message.ListOp op = Message.ListOp.fromCode((byte) (buf.get() & ~CONTINUED_FLAG));
+        Message.ListOp op = Message.ListOp.fromCode((byte) (buf.get() & 0x7F));
         int keyLength = Short.toUnsignedInt(buf.getShort());
         byte[] key = new byte[keyLength];
         buf.get(key);
@@ -100,7 +100,7 @@ final class RecordCodec {
             return Check.CORRUPT;
         }
         long index = buf.getLong(pos + PREFIX_BYTES);
-        int op = buf.get(pos + OP_OFFSET) & ~CONTINUED_FLAG;
+        int op = buf.get(pos + OP_OFFSET) & 0x7F;
         int keyLength = Short.toUnsignedInt(buf.getShort(pos + PREFIX_BYTES + 25));
         if (index != expectedIndex || (op != 0 && op != 1)
                 || keyLength > bodyLength - FIXED_BODY_BYTES) {

@@ -245,6 +245,7 @@ public final class RespCommandHandler extends ReplyingHandler<Object> {
                 + "dead_lettered_messages:" + s.deadLettered() + "\r\n"
                 + "spill_pending_messages:" + s.pendingMessages() + "\r\n"
                 + "spill_pending_bytes:" + s.pendingBytes() + "\r\n"
+                + "spill_disk_full:" + (s.spillDiskFull() ? 1 : 0) + "\r\n"
                 + "spill_max_bytes:" + s.spillMaxBytes() + "\r\n"
                 + "failovers:" + s.failovers() + "\r\n"
                 + "connected_clients:" + s.connections() + "\r\n"
