@@ -99,6 +99,7 @@ final class GroupCommitWriter implements Runnable {
     private final List<Pending> unsynced = new ArrayList<>();
     private long unsyncedBytes;
     private long firstUnsyncedNanos;
+    private boolean stopped;
 
     private final Timer fsyncTimer;
     private final Histogram recordsPerFsync;
@@ -192,7 +193,7 @@ final class GroupCommitWriter implements Runnable {
                 flushOrRecover(Trigger.QUEUE_EMPTY);
             }
         } catch (WriterStopped stopped) {
-            // fatal() has run
+            fatal(stopped.getCause(), taken); // fails what is left of the requests taken
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             fatal(new IOException("spill writer interrupted", e), taken);
@@ -399,8 +400,11 @@ final class GroupCommitWriter implements Runnable {
     }
 
     private void fatal(Throwable cause, ArrayDeque<Pending> notWritten) {
-        LOG.error("Spill log writer stopped; the log refuses appends until reopened", cause);
-        log.failed(cause);
+        if (!stopped) {
+            stopped = true;
+            LOG.error("Spill log writer stopped; the log refuses appends until reopened", cause);
+            log.failed(cause);
+        }
         List<Pending> failed = new ArrayList<>(unsynced);
         failed.addAll(notWritten);
         notWritten.clear();
