@@ -37,6 +37,12 @@ final class FaultyStorage implements SpillStorage {
     final AtomicInteger failDirectorySyncs = new AtomicInteger();
     /** Fails the next N opens of a segment for writing that are not creates (the writer's open after a roll). */
     final AtomicInteger failSegmentOpens = new AtomicInteger();
+    /** Truncates of segments fail (a disk that is going). */
+    volatile boolean failTruncates;
+    /** When set, the next segment write waits for this latch first (and then succeeds). */
+    volatile CountDownLatch writeGate;
+    /** Counted down when a write starts waiting on {@link #writeGate}. */
+    final CountDownLatch writeWaiting = new CountDownLatch(1);
     /** When set, the next segment fsync waits for this latch, then fails. */
     volatile CountDownLatch forceGate;
     /** Counted down when an fsync starts waiting on {@link #forceGate}. */
@@ -72,6 +78,16 @@ final class FaultyStorage implements SpillStorage {
         }
 
         private int checkedWrite(ByteBuffer src, long position) throws IOException {
+            CountDownLatch gate = writeGate;
+            if (gate != null) {
+                writeGate = null;
+                writeWaiting.countDown();
+                try {
+                    gate.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             if (diskGone) {
                 throw new IOException(ENOSPC);
             }
@@ -117,7 +133,7 @@ final class FaultyStorage implements SpillStorage {
 
         @Override
         public FileChannel truncate(long size) throws IOException {
-            if (diskGone) {
+            if (diskGone || failTruncates) {
                 throw new IOException("Input/output error (truncate)");
             }
             d.truncate(size);
