@@ -128,17 +128,19 @@ public final class ChaosRun {
                 }
             });
             ListCheck check = ListCheck.ofKeys(lists, lpush, options.prefix(), load.acked(), load.sent(), load.resent(),
-                    load.epochStarts(), load.keyOf());
+                    load.epochStarts(), load.keyOf(), load.refused());
             Map<String, double[]> latency = new LinkedHashMap<>();
             for (Producer.Phase p : Producer.Phase.values()) {
                 latency.put(p.name().toLowerCase(), load.latency().percentiles(p));
             }
             List<String> errors = load.errors();
+            List<String> outside = load.errorsOutsideFaults();
             long resent = load.resent().values().stream().mapToLong(java.util.Set::size).sum();
             long sent = load.sent().values().stream().mapToLong(Long::longValue).sum();
             return new ChaosReport(options.seed(), elapsedMs(start), events, failovers.get(), sent, load.ackedCount(),
                     errors.size(), errors.subList(0, Math.min(20, errors.size())), resent, load.reconnects(), check, latency,
-                    maxDrain, finalDrain, load.maxInFlight());
+                    maxDrain, finalDrain, load.maxInFlight(), load.refusedCount(), outside.size(),
+                    outside.subList(0, Math.min(20, outside.size())), load.errorReasons(20));
         } finally {
             running.set(false); // the monitor stops with the run, also when a fault or the drain fails
         }
