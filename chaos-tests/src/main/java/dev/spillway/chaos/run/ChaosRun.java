@@ -97,7 +97,12 @@ public final class ChaosRun {
                     progress.accept("injecting " + name);
                     load.phase(Producer.Phase.FAULT);
                     long at = elapsedMs(start);
-                    String what = inject(t, combo, random);
+                    String what;
+                    try {
+                        what = inject(t, combo, random);
+                    } catch (IOException e) {
+                        throw new IOException(name + ": " + e.getMessage() + "\n" + producersSoFar(load), e);
+                    }
                     long injected = elapsedMs(start) - at;
                     load.phase(Producer.Phase.RECOVERY);
                     long drain = awaitDrained(t, Duration.ofSeconds(90));
@@ -144,6 +149,13 @@ public final class ChaosRun {
         } finally {
             running.set(false); // the monitor stops with the run, also when a fault or the drain fails
         }
+    }
+
+    /** What the producers had seen when a fault failed: the run's report is never written then. */
+    private static String producersSoFar(Workload load) {
+        return String.format("producers so far: acknowledged %d, producer-visible errors %d (values refused %d, "
+                + "outside faults %d); errors by reason: %s", load.ackedCount(), load.errors().size(),
+                load.refusedCount(), load.errorsOutsideFaults().size(), load.errorReasons(8));
     }
 
     private static String inject(Topology t, List<Fault> combo, Random random) throws IOException, InterruptedException {

@@ -169,8 +169,8 @@ public final class Workload {
 
     /**
      * Every producer-visible error counted by what it says: the protocol and the reply, without
-     * the value and with each number written {@code N} (one reason whatever the byte counts in
-     * it), most frequent first. Beyond {@code max} reasons the rest are counted together under
+     * the value and with each number but a leading one (an HTTP status) written {@code N} (one
+     * reason whatever the byte counts in it), most frequent first. Beyond {@code max} reasons the rest are counted together under
      * {@code "(N other reasons)"}.
      */
     public Map<String, Long> errorReasons(int max) {
@@ -180,7 +180,7 @@ public final class Workload {
             String protocol = space < 0 ? "" : e.substring(0, space + 1);
             java.util.regex.Matcher m = VALUE.matcher(e);
             String said = m.find() ? e.substring(m.end()) : e.substring(space + 1);
-            String reason = protocol + said.replaceAll("\\d+", "N");
+            String reason = protocol + said.replaceAll("(?<=\\D)\\d+", "N"); // a leading HTTP status stays
             if (reason.length() > MAX_REASON_CHARS) {
                 reason = reason.substring(0, MAX_REASON_CHARS) + "…";
             }
