@@ -16,21 +16,24 @@ import java.util.function.LongFunction;
  * Jepsen-style verdict over one or several Redis lists written by producers whose values read
  * {@code p<producer>-<sequence>} (unique per producer across all lists): what was acknowledged
  * but is absent (lost), present more than once (duplicated), out of sequence order within a
- * producer connection and list (reordered), or never sent or in the wrong list (unexpected).
+ * producer connection and list (reordered), never sent or in the wrong list (unexpected), or
+ * refused by the relay with an error reply and present all the same (refusedPresent: a refused
+ * request is all-or-nothing, none of its values may land).
  */
 public record ListCheck(int present, int acked, List<String> lost, List<String> duplicated, List<String> reordered,
         List<String> unexpected, int resentDuplicates, int lostCount, int duplicatedCount, int reorderedCount,
-        int unexpectedCount) {
+        int unexpectedCount, List<String> refusedPresent, int refusedPresentCount) {
 
     /** The lists hold the first 20 of each kind (and a "... N more" line); the counts are whole. */
     public ListCheck(int present, int acked, List<String> lost, List<String> duplicated, List<String> reordered,
             List<String> unexpected, int resentDuplicates) {
         this(present, acked, lost, duplicated, reordered, unexpected, resentDuplicates, lost.size(),
-                duplicated.size(), reordered.size(), unexpected.size());
+                duplicated.size(), reordered.size(), unexpected.size(), List.of(), 0);
     }
 
     public boolean ok() {
-        return lost.isEmpty() && duplicated.isEmpty() && reordered.isEmpty() && unexpected.isEmpty();
+        return lost.isEmpty() && duplicated.isEmpty() && reordered.isEmpty() && unexpected.isEmpty()
+                && refusedPresent.isEmpty();
     }
 
     public static String value(int producer, long sequence) {
@@ -90,6 +93,19 @@ public record ListCheck(int present, int acked, List<String> lost, List<String> 
     public static ListCheck ofKeys(Map<String, List<byte[]>> lists, Set<String> lpushKeys, String prefix,
             Map<Integer, Set<Long>> acked, Map<Integer, Long> sent, Map<Integer, Set<Long>> resent,
             Map<Integer, List<Long>> epochStarts, Map<Integer, ? extends LongFunction<String>> keyOf) {
+        return ofKeys(lists, lpushKeys, prefix, acked, sent, resent, epochStarts, keyOf, Map.of());
+    }
+
+    /**
+     * As above, where {@code refused} names, per producer, the sequences the relay refused with
+     * an error reply: such a value found in any list is reported in {@link #refusedPresent}. A
+     * refused sequence the producer had also sent before (re-sent after an unknown outcome) is
+     * not checked: its earlier copy may have landed.
+     */
+    public static ListCheck ofKeys(Map<String, List<byte[]>> lists, Set<String> lpushKeys, String prefix,
+            Map<Integer, Set<Long>> acked, Map<Integer, Long> sent, Map<Integer, Set<Long>> resent,
+            Map<Integer, List<Long>> epochStarts, Map<Integer, ? extends LongFunction<String>> keyOf,
+            Map<Integer, Set<Long>> refused) {
         int resentDuplicates = 0;
         int ours = 0;
         List<String> lost = new ArrayList<>();
@@ -165,8 +181,20 @@ public record ListCheck(int present, int acked, List<String> lost, List<String> 
                 }
             }
         }
+        List<String> refusedPresent = new ArrayList<>();
+        for (Map.Entry<Integer, Set<Long>> e : new TreeMap<>(refused).entrySet()) {
+            Set<Long> again = resent.getOrDefault(e.getKey(), Set.of());
+            for (long seq : new TreeSet<>(e.getValue())) {
+                if (!again.contains(seq) && seen.contains(value(e.getKey(), seq))) {
+                    LongFunction<String> keys = keyOf.get(e.getKey());
+                    String sentTo = keys == null ? null : keys.apply(seq);
+                    refusedPresent.add(sentTo == null ? value(e.getKey(), seq) : sentTo + ": " + value(e.getKey(), seq));
+                }
+            }
+        }
         return new ListCheck(ours, ackedCount, cap(lost), cap(duplicated), cap(reordered), cap(unexpected),
-                resentDuplicates, lost.size(), duplicated.size(), reordered.size(), unexpected.size());
+                resentDuplicates, lost.size(), duplicated.size(), reordered.size(), unexpected.size(),
+                cap(refusedPresent), refusedPresent.size());
     }
 
     /** How many connection starts precede {@code seq}. */
@@ -192,6 +220,7 @@ public record ListCheck(int present, int acked, List<String> lost, List<String> 
     public String toString() {
         return "present=" + present + " acked=" + acked + " lost=" + lostCount + " " + lost + " duplicated="
                 + duplicatedCount + " " + duplicated + " reordered=" + reorderedCount + " " + reordered + " unexpected="
-                + unexpectedCount + " " + unexpected + " resentDuplicates=" + resentDuplicates;
+                + unexpectedCount + " " + unexpected + " refusedPresent=" + refusedPresentCount + " " + refusedPresent
+                + " resentDuplicates=" + resentDuplicates;
     }
 }

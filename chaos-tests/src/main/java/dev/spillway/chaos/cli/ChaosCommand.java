@@ -7,6 +7,7 @@ import dev.spillway.chaos.run.ChaosRun;
 import dev.spillway.chaos.run.Fault;
 import dev.spillway.chaos.run.ProcessTopology;
 import dev.spillway.chaos.run.RemoteTopology;
+import dev.spillway.chaos.run.SpillDiskFull;
 import dev.spillway.chaos.run.Topology;
 import dev.spillway.chaos.topology.LocalCluster;
 import dev.spillway.chaos.topology.Node;
@@ -28,7 +29,8 @@ import picocli.CommandLine.Parameters;
         subcommands = {ChaosCommand.Run.class, ChaosCommand.KillMaster.class, ChaosCommand.PauseMaster.class,
                 ChaosCommand.ShutdownMaster.class, ChaosCommand.KillRelay.class, ChaosCommand.KillSentinel.class,
                 ChaosCommand.RestartRedis.class, ChaosCommand.Drain.class, ChaosCommand.PauseUntilPromotion.class,
-                ChaosCommand.ManualFailover.class, ChaosCommand.FreezeSentinelMajority.class})
+                ChaosCommand.ManualFailover.class, ChaosCommand.FreezeSentinelMajority.class,
+                ChaosCommand.SpillDiskFullCommand.class})
 public final class ChaosCommand implements Runnable {
 
     @Override
@@ -50,6 +52,21 @@ public final class ChaosCommand implements Runnable {
         };
     }
 
+    /** A size such as 512k, 1m or 16m (KiB, MiB, GiB; a bare number is bytes). */
+    static long bytes(String s) {
+        Matcher m = Pattern.compile("(\\d+)([kmg]?)i?b?", Pattern.CASE_INSENSITIVE).matcher(s.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("size '" + s + "' (expected e.g. 512k, 1m, 16m)");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2).toLowerCase(java.util.Locale.ROOT)) {
+            case "k" -> n << 10;
+            case "m" -> n << 20;
+            case "g" -> n << 30;
+            default -> n;
+        };
+    }
+
     static LocalCluster attached(BaseOption base) throws IOException {
         return LocalCluster.attach(base.resolve()).filter(LocalCluster::anyAlive).orElseThrow(() ->
                 new IllegalStateException("the local cluster is not up: run ./spillway up first"));
@@ -65,7 +82,8 @@ public final class ChaosCommand implements Runnable {
         @Option(names = "--faults", defaultValue = "kill-master,pause-master,kill-relay", split = ",",
                 description = "Menu of faults; join with + to inject together (default: ${DEFAULT-VALUE}). "
                         + "Kinds: kill-master, pause-master, shutdown-master, kill-relay, kill-sentinel, all-redis-down, "
-                        + "pause-until-promotion, manual-failover, freeze-sentinel-majority.")
+                        + "pause-until-promotion, manual-failover, freeze-sentinel-majority, spill-disk-full (needs "
+                        + "'up --spill-disk').")
         List<String> faults;
 
         @Option(names = "--duration", defaultValue = "2m", description = "How long to keep injecting (default: ${DEFAULT-VALUE}).")
@@ -255,6 +273,27 @@ public final class ChaosCommand implements Runnable {
         @Override
         String act(ProcessTopology t) throws Exception {
             return Fault.freezeSentinelMajority(t, new java.util.Random(), duration(length));
+        }
+    }
+
+    @Command(name = "spill-disk-full", description = "Fill every relay's own spill disk ('up --spill-disk 16m') to "
+            + "--leave-free, freeze both replicas (no failover) until every relay reports full or --max-outage "
+            + "passed, resume them with the disks still full and wait until every relay drained its spill; then "
+            + "remove the filler and wait until every relay is ok. Run producers meanwhile (chaos run --faults "
+            + "spill-disk-full does).")
+    static final class SpillDiskFullCommand extends Single {
+        @Option(names = "--leave-free", defaultValue = "1m", description = "Free space left on each spill disk "
+                + "(default: ${DEFAULT-VALUE}).")
+        String leaveFree;
+
+        @Option(names = "--max-outage", defaultValue = "20s", description = "Longest time the replicas stay frozen "
+                + "(default: ${DEFAULT-VALUE}).")
+        String maxOutage;
+
+        @Override
+        String act(ProcessTopology t) throws Exception {
+            return SpillDiskFull.inject(t, SpillDiskFull.Options.defaults().leaveFree(bytes(leaveFree))
+                    .maxOutage(duration(maxOutage)));
         }
     }
 

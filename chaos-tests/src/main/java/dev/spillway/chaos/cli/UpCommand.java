@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code up}: 3 Redis, 3 Sentinels, 3 relays and HAProxy on the ports of DESIGN.md. */
 @Command(name = "up", mixinStandardHelpOptions = true, description = "Start the local cluster.")
@@ -14,6 +15,11 @@ public final class UpCommand implements Callable<Integer> {
 
     @Mixin
     BaseOption base;
+
+    @Option(names = "--spill-disk", paramLabel = "SIZE", description = "Put each relay's spill directory on its own "
+            + "tmpfs of SIZE (e.g. 16m; needs root), with 1 MiB spill segments, for 'chaos spill-disk-full'. "
+            + "A tmpfs: 'down' unmounts it, and whatever the spill held then is gone.")
+    String spillDisk;
 
     @Override
     public Integer call() throws Exception {
@@ -24,7 +30,11 @@ public final class UpCommand implements Callable<Integer> {
                     + "'./spillway down' stops it.");
             return 0;
         }
-        LocalCluster cluster = LocalCluster.start(dir, LocalCluster.Layout.local());
+        LocalCluster.Layout layout = LocalCluster.Layout.local();
+        if (spillDisk != null) {
+            layout = layout.withSpillDisk(ChaosCommand.bytes(spillDisk));
+        }
+        LocalCluster cluster = LocalCluster.start(dir, layout);
         var s = cluster.state();
         System.out.println("Spillway local cluster is up (" + dir + ")");
         System.out.println("  Redis protocol  127.0.0.1:" + s.respPort() + "   redis-cli -p " + s.respPort()
@@ -41,6 +51,10 @@ public final class UpCommand implements Callable<Integer> {
                     + r.probePort() + "/health");
         }
         System.out.println("  Dashboard       http://127.0.0.1:" + cluster.relays().get(0).probePort() + "/dashboard");
+        if (spillDisk != null) {
+            System.out.println("  Spill disks     a " + spillDisk + " tmpfs per relay at relay-i/spill-disk "
+                    + "(./spillway chaos spill-disk-full fills them)");
+        }
         return 0;
     }
 }

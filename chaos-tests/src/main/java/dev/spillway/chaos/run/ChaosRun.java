@@ -97,7 +97,12 @@ public final class ChaosRun {
                     progress.accept("injecting " + name);
                     load.phase(Producer.Phase.FAULT);
                     long at = elapsedMs(start);
-                    String what = inject(t, combo, random);
+                    String what;
+                    try {
+                        what = inject(t, combo, random);
+                    } catch (IOException e) {
+                        throw new IOException(name + ": " + e.getMessage() + "\n" + producersSoFar(load), e);
+                    }
                     long injected = elapsedMs(start) - at;
                     load.phase(Producer.Phase.RECOVERY);
                     long drain = awaitDrained(t, Duration.ofSeconds(90));
@@ -128,20 +133,29 @@ public final class ChaosRun {
                 }
             });
             ListCheck check = ListCheck.ofKeys(lists, lpush, options.prefix(), load.acked(), load.sent(), load.resent(),
-                    load.epochStarts(), load.keyOf());
+                    load.epochStarts(), load.keyOf(), load.refused());
             Map<String, double[]> latency = new LinkedHashMap<>();
             for (Producer.Phase p : Producer.Phase.values()) {
                 latency.put(p.name().toLowerCase(), load.latency().percentiles(p));
             }
             List<String> errors = load.errors();
+            List<String> outside = load.errorsOutsideFaults();
             long resent = load.resent().values().stream().mapToLong(java.util.Set::size).sum();
             long sent = load.sent().values().stream().mapToLong(Long::longValue).sum();
             return new ChaosReport(options.seed(), elapsedMs(start), events, failovers.get(), sent, load.ackedCount(),
                     errors.size(), errors.subList(0, Math.min(20, errors.size())), resent, load.reconnects(), check, latency,
-                    maxDrain, finalDrain, load.maxInFlight());
+                    maxDrain, finalDrain, load.maxInFlight(), load.refusedCount(), outside.size(),
+                    outside.subList(0, Math.min(20, outside.size())), load.errorReasons(20));
         } finally {
             running.set(false); // the monitor stops with the run, also when a fault or the drain fails
         }
+    }
+
+    /** What the producers had seen when a fault failed: the run's report is never written then. */
+    private static String producersSoFar(Workload load) {
+        return String.format("producers so far: acknowledged %d, producer-visible errors %d (values refused %d, "
+                + "outside faults %d); errors by reason: %s", load.ackedCount(), load.errors().size(),
+                load.refusedCount(), load.errorsOutsideFaults().size(), load.errorReasons(8));
     }
 
     private static String inject(Topology t, List<Fault> combo, Random random) throws IOException, InterruptedException {

@@ -47,7 +47,15 @@ public enum Fault {
      * {@code /health} showed SPILL). Waits until every Sentinel answers and none is in TILT
      * (which a Sentinel enters after such a gap, and in which it does not vote for 30 s).
      */
-    FREEZE_SENTINEL_MAJORITY;
+    FREEZE_SENTINEL_MAJORITY,
+    /**
+     * Every relay's own spill disk filled to 1 MiB free, then both replicas frozen (no failover:
+     * the master cannot confirm a write) until every relay has spilled into that space and
+     * reported {@code full}; the replicas resume while the disks are still full, and each relay
+     * must drain its spill completely all the same; then the filler goes and every relay must be
+     * {@code ok}. See {@link SpillDiskFull}; needs {@link Topology#spillDisk} for every relay.
+     */
+    SPILL_DISK_FULL;
 
     static final Duration FAILOVER_TIMEOUT = Duration.ofSeconds(45);
 
@@ -106,6 +114,7 @@ public enum Fault {
             case PAUSE_UNTIL_PROMOTION -> pauseUntilPromotion(t);
             case MANUAL_FAILOVER -> manualFailover(t, random);
             case FREEZE_SENTINEL_MAJORITY -> freezeSentinelMajority(t, random, Duration.ofSeconds(3));
+            case SPILL_DISK_FULL -> SpillDiskFull.inject(t, SpillDiskFull.Options.defaults());
         };
     }
 

@@ -151,6 +151,11 @@ public final class ProcessTopology implements Topology {
     }
 
     @Override
+    public java.util.Optional<java.nio.file.Path> spillDisk(String relay) {
+        return cluster.spillDisk(relay);
+    }
+
+    @Override
     public void close() {
         if (owned) {
             cluster.close();

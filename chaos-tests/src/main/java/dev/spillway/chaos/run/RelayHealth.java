@@ -33,7 +33,10 @@ final class RelayHealth {
         }
     }
 
-    /** status, mode, pendingMessages and master of the relay at {@code admin} (host:port), or empty if it does not answer. */
+    /**
+     * status, mode, pendingMessages, pendingBytes, master, breaker and gate of the relay at
+     * {@code admin} (host:port), or empty if it does not answer.
+     */
     static Optional<Map<String, Object>> read(String admin) {
         try {
             HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://" + admin + "/health"))
@@ -44,6 +47,9 @@ final class RelayHealth {
             m.put("mode", h.path("mode").asText());
             m.put("pendingMessages", h.path("spill").path("pendingMessages").asLong());
             m.put("master", h.path("master").asText());
+            m.put("breaker", h.path("breaker").asText());
+            m.put("gate", h.path("gate").asText());
+            m.put("pendingBytes", h.path("spill").path("pendingBytes").asLong());
             return Optional.of(m);
         } catch (IOException e) {
             return Optional.empty();

@@ -62,4 +62,12 @@ public interface Topology extends Closeable {
 
     /** The whole list {@code key}, read from the current master. */
     List<byte[]> readList(String key) throws IOException;
+
+    /**
+     * Where relay {@code relay}'s own spill disk is mounted on this machine (a small file system
+     * holding only its spill directory, which a fault may fill), or empty when it has none here.
+     */
+    default java.util.Optional<java.nio.file.Path> spillDisk(String relay) {
+        return java.util.Optional.empty();
+    }
 }

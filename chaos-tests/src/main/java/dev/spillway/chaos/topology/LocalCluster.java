@@ -47,31 +47,58 @@ public final class LocalCluster implements Closeable {
      * @param relayPortBase relay i (1-based) listens on resp base+i, line base+100+i, http base+200+i,
      *     admin base+300+i; 0 = free ports
      * @param relaySettings merged into every relay's YAML (e.g. {@code spill: {maxBytes: 1MiB}})
+     * @param spillDiskBytes when positive, each relay's spill directory lives on its own tmpfs of this
+     *     size ({@link SpillDisk}; needs root), mounted before the relay starts and unmounted by
+     *     {@link #close}; 0 = in the relay's directory on the machine's disk
      */
     public record Layout(SentinelGroup.Options group, int relays, int relayPortBase, int respPort, int linePort,
-            int httpPort, int statsPort, int passthroughPort, Map<String, Object> relaySettings) {
+            int httpPort, int statsPort, int passthroughPort, Map<String, Object> relaySettings, long spillDiskBytes) {
 
         /** The ports of DESIGN.md: HAProxy 6380/9501/8080/8404, Sentinels 26379-26381. */
         public static Layout local() {
-            return new Layout(SentinelGroup.Options.localCluster(), 3, 7000, 6380, 9501, 8080, 8404, 6479, Map.of());
+            return new Layout(SentinelGroup.Options.localCluster(), 3, 7000, 6380, 9501, 8080, 8404, 6479, Map.of(),
+                    0);
         }
 
         public static Layout forTests(int relays, Map<String, Object> relaySettings) {
-            return new Layout(SentinelGroup.Options.forTests(), relays, 0, 0, 0, 0, 0, 0, relaySettings);
+            return new Layout(SentinelGroup.Options.forTests(), relays, 0, 0, 0, 0, 0, 0, relaySettings, 0);
         }
 
         /** The same topology with Sentinel's internal timers changed: {@link SentinelGroup.Options#withSentinelDebug}. */
         public Layout withSentinelDebug(Map<String, Integer> timers) {
             return new Layout(group.withSentinelDebug(timers), relays, relayPortBase, respPort, linePort, httpPort,
-                    statsPort, passthroughPort, relaySettings);
+                    statsPort, passthroughPort, relaySettings, spillDiskBytes);
         }
 
         /** The same topology with every node in a container (Testcontainers, host networking). */
         public Layout inContainers() {
             return new Layout(group.inContainers(), relays, relayPortBase, respPort, linePort, httpPort, statsPort,
-                    passthroughPort, relaySettings);
+                    passthroughPort, relaySettings, spillDiskBytes);
+        }
+
+        /**
+         * The same topology with each relay's spill directory on its own tmpfs of {@code bytes}
+         * (what the {@code spill-disk-full} fault fills), and {@link #SMALL_DISK_RELAY_SETTINGS}
+         * under {@code relaySettings}, so that segments roll and are deleted on so small a disk.
+         */
+        public Layout withSpillDisk(long bytes) {
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("spill disk size: " + bytes + " (expected: > 0)");
+            }
+            Map<String, Object> settings = new LinkedHashMap<>(SMALL_DISK_RELAY_SETTINGS);
+            merge(settings, relaySettings);
+            return new Layout(group, relays, relayPortBase, respPort, linePort, httpPort, statsPort, passthroughPort,
+                    Map.copyOf(settings), bytes);
         }
     }
+
+    /**
+     * Relay settings for a spill directory on a disk of a few MiB: 1 MiB segments (the default,
+     * 64 MiB, would never roll there), and records and values small enough for them.
+     */
+    public static final Map<String, Object> SMALL_DISK_RELAY_SETTINGS = Map.of(
+            "spill", Map.of("segmentBytes", "1MiB", "maxRecordBytes", "512KiB"),
+            "limits", Map.of("maxValueBytes", 256 * 1024));
 
     private final Path base;
     private final SentinelGroup group;
@@ -105,8 +132,14 @@ public final class LocalCluster implements Closeable {
             for (int i = 1; i <= layout.relays(); i++) {
                 int[] p = relayPorts.get(i - 1);
                 Path dir = Files.createDirectories(base.resolve("relay-" + i));
+                Path spill = dir.resolve("spill");
+                if (layout.spillDiskBytes() > 0) {
+                    Path disk = SpillDisk.mountPoint(dir);
+                    SpillDisk.mount(disk, layout.spillDiskBytes());
+                    spill = disk.resolve(SpillDisk.SPILL_DIR);
+                }
                 Path yaml = dir.resolve("relay.yaml");
-                writeRelayConfig(yaml, "relay-" + i, p, group.sentinelAddresses(), dir.resolve("spill"), peers,
+                writeRelayConfig(yaml, "relay-" + i, p, group.sentinelAddresses(), spill, peers,
                         layout.relaySettings());
                 List<String> command = new ArrayList<>(List.of("java"));
                 command.addAll(RELAY_JVM_OPTIONS);
@@ -152,6 +185,9 @@ public final class LocalCluster implements Closeable {
             }
             relays.forEach(Node::kill);
             group.close();
+            for (int i = 1; i <= layout.relays(); i++) {
+                SpillDisk.unmount(SpillDisk.mountPoint(base.resolve("relay-" + i)));
+            }
             throw e;
         }
     }
@@ -196,6 +232,24 @@ public final class LocalCluster implements Closeable {
 
     public Path base() {
         return base;
+    }
+
+    /**
+     * The mount point of relay {@code name}'s own spill disk ({@link Layout#withSpillDisk}), or
+     * empty when its spill directory is on the machine's disk.
+     */
+    public Optional<Path> spillDisk(String name) {
+        for (Node r : relays) {
+            if (r.name().equals(name)) {
+                Path disk = SpillDisk.mountPoint(r.dir());
+                try {
+                    return SpillDisk.isMountPoint(disk) ? Optional.of(disk) : Optional.empty();
+                } catch (IOException e) {
+                    return Optional.empty();
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     public List<Node> allNodes() {
@@ -305,10 +359,20 @@ public final class LocalCluster implements Closeable {
         }
     }
 
-    /** Stops every process: relays drain (SIGTERM), then HAProxy, Sentinels and Redis. */
+    /**
+     * Stops every process: relays drain (SIGTERM), then HAProxy, Sentinels and Redis; then
+     * unmounts the relays' spill disks, if any (their spill logs go with them).
+     */
     @Override
     public void close() {
         relays.forEach(r -> stop(r, Duration.ofSeconds(15)));
+        relays.forEach(r -> {
+            if (!r.isAlive()) {
+                SpillDisk.unmount(SpillDisk.mountPoint(r.dir()));
+            } else {
+                LOG.warn("{} still runs (pid {}); leaving its spill disk mounted", r.name(), r.pid());
+            }
+        });
         if (haproxy != null) {
             stop(haproxy, Duration.ofSeconds(5));
         }

@@ -259,7 +259,7 @@ public final class PipelinedRespProducer extends Producer {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (IOException e) {
-            errors.add("selector: " + e);
+            error("selector: " + e);
         } finally {
             closeQuietly(ch);
         }
@@ -340,7 +340,7 @@ public final class PipelinedRespProducer extends Producer {
                         refuse(c, "the relay answered :" + text + " for " + c.count + " values");
                     }
                 }
-                case '-' -> refuse(c, "-" + text);
+                case '-' -> refused(c, "-" + text);
                 case '+' -> refuse(c, "unexpected reply +" + text);
                 default -> {
                     refuse(c, "unexpected reply " + (char) type + text);
@@ -350,9 +350,17 @@ public final class PipelinedRespProducer extends Producer {
         }
     }
 
+    /** An error reply: the relay refused the command, all its values. */
+    private void refused(Command c, String reply) {
+        for (int i = 0; i < c.count; i++) {
+            refused(c.firstSeq + i, prefix() + ListCheck.value(id, c.firstSeq + i) + ": " + reply);
+        }
+    }
+
+    /** A producer-visible error for each of the command's values whose outcome is not a clear refusal. */
     private void refuse(Command c, String why) {
         for (int i = 0; i < c.count; i++) {
-            errors.add(prefix() + ListCheck.value(id, c.firstSeq + i) + ": " + why);
+            error(prefix() + ListCheck.value(id, c.firstSeq + i) + ": " + why);
         }
     }
 

@@ -29,7 +29,11 @@ public abstract class Producer implements Runnable {
     private volatile Phase phase = Phase.STEADY;
     final Set<Long> acked = ConcurrentHashMap.newKeySet();
     final Set<Long> resent = ConcurrentHashMap.newKeySet();
-    final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
+    /** Sequences the relay refused with an error reply (none of them may land). */
+    final Set<Long> refused = ConcurrentHashMap.newKeySet();
+    private final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
+    /** The errors seen while no fault was being injected (phase steady or recovery). */
+    private final ConcurrentLinkedQueue<String> errorsOutsideFaults = new ConcurrentLinkedQueue<>();
     final AtomicLong sent = new AtomicLong();
     final AtomicLong reconnects = new AtomicLong();
     /** The first sequence sent on each connection after the first (sorted; appended by the sender only). */
@@ -88,14 +92,14 @@ public abstract class Producer implements Runnable {
                         }
                         break;
                     } catch (RefusedException e) {
-                        errors.add(value + ": " + e.getMessage());
+                        refused(seq, value + ": " + e.getMessage());
                         break;
                     } catch (IOException | RuntimeException unknown) {
                         resent.add(seq);
                         reconnects.incrementAndGet();
                         reconnect();
                         if (++attempts > 600 || stop) { // 30 s of trying: give up on this one, visibly
-                            errors.add(value + ": no reply after " + attempts + " attempts: " + unknown);
+                            error(value + ": no reply after " + attempts + " attempts: " + unknown);
                             break;
                         }
                         TimeUnit.MILLISECONDS.sleep(50);
@@ -106,6 +110,20 @@ public abstract class Producer implements Runnable {
             Thread.currentThread().interrupt();
         } finally {
             close();
+        }
+    }
+
+    /** The relay refused sequence {@code seq} with an error reply, {@code text} naming the value and the reply. */
+    final void refused(long seq, String text) {
+        refused.add(seq);
+        error(text);
+    }
+
+    /** A producer-visible error: a refusal, or an outcome that stayed unknown however long it tried. */
+    final void error(String text) {
+        errors.add(text);
+        if (phase != Phase.FAULT) {
+            errorsOutsideFaults.add(text);
         }
     }
 
@@ -170,6 +188,15 @@ public abstract class Producer implements Runnable {
 
     public java.util.List<String> errors() {
         return java.util.List.copyOf(errors);
+    }
+
+    /** The errors this producer saw while no fault was being injected. */
+    public java.util.List<String> errorsOutsideFaults() {
+        return java.util.List.copyOf(errorsOutsideFaults);
+    }
+
+    public Set<Long> refused() {
+        return refused;
     }
 
     public java.util.List<Long> epochStarts() {

@@ -146,6 +146,63 @@ public final class Workload {
         return all;
     }
 
+    /** Every producer's errors seen while no fault was being injected, each led by its protocol. */
+    public List<String> errorsOutsideFaults() {
+        List<String> all = new ArrayList<>();
+        producers.forEach(p -> p.errorsOutsideFaults().forEach(e -> all.add(p.protocol() + " " + e)));
+        return all;
+    }
+
+    /** Per producer, the sequences a relay refused with an error reply. */
+    public Map<Integer, Set<Long>> refused() {
+        Map<Integer, Set<Long>> m = new HashMap<>();
+        producers.forEach(p -> m.put(p.id(), p.refused()));
+        return m;
+    }
+
+    public long refusedCount() {
+        return producers.stream().mapToLong(p -> p.refused().size()).sum();
+    }
+
+    private static final java.util.regex.Pattern VALUE = java.util.regex.Pattern.compile("p\\d+-\\d+: ");
+    private static final int MAX_REASON_CHARS = 160;
+
+    /**
+     * Every producer-visible error counted by what it says: the protocol and the reply, without
+     * the value and with each number but a leading one (an HTTP status) written {@code N} (one
+     * reason whatever the byte counts in it), most frequent first. Beyond {@code max} reasons the rest are counted together under
+     * {@code "(N other reasons)"}.
+     */
+    public Map<String, Long> errorReasons(int max) {
+        Map<String, Long> counts = new HashMap<>();
+        for (String e : errors()) {
+            int space = e.indexOf(' ');
+            String protocol = space < 0 ? "" : e.substring(0, space + 1);
+            java.util.regex.Matcher m = VALUE.matcher(e);
+            String said = m.find() ? e.substring(m.end()) : e.substring(space + 1);
+            String reason = protocol + said.replaceAll("(?<=\\D)\\d+", "N"); // a leading HTTP status stays
+            if (reason.length() > MAX_REASON_CHARS) {
+                reason = reason.substring(0, MAX_REASON_CHARS) + "…";
+            }
+            counts.merge(reason, 1L, Long::sum);
+        }
+        List<Map.Entry<String, Long>> sorted = new ArrayList<>(counts.entrySet());
+        sorted.sort(Map.Entry.<String, Long>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()));
+        Map<String, Long> out = new java.util.LinkedHashMap<>();
+        long rest = 0;
+        for (int i = 0; i < sorted.size(); i++) {
+            if (i < max) {
+                out.put(sorted.get(i).getKey(), sorted.get(i).getValue());
+            } else {
+                rest += sorted.get(i).getValue();
+            }
+        }
+        if (sorted.size() > max) {
+            out.put("(" + (sorted.size() - max) + " other reasons)", rest);
+        }
+        return out;
+    }
+
     public long reconnects() {
         return producers.stream().mapToLong(Producer::reconnects).sum();
     }

@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The checker itself, on hand-made lists: a clean history passes, and each kind of violation
  * (a missing acknowledged value, a copy that was never re-sent, a reorder in an LPUSH list, a
- * value in the wrong list or never sent) fails and is named.
+ * value in the wrong list or never sent, a value the relay refused found in a list) fails and is
+ * named.
  */
 class ListCheckTest {
 
@@ -175,6 +176,26 @@ class ListCheckTest {
         assertThat(c.unexpected()).containsExactly("q:r0: p0-6 (never sent)", "q:r0: p9-0 (never sent)",
                 "q:r0: garbage", "q:r0: p0-3 (sent to q:l0)");
         assertThat(c.lost()).isEmpty();
+    }
+
+    @Test
+    void aRefusedValueFoundInAListIsNamedUnlessItWasSentBefore() {
+        // producer 0's LPUSH of p0-2 p0-3 was refused, yet both landed; producer 1's p1-1 was refused
+        // on a second try after an unknown outcome (its first copy may have landed)
+        Map<Integer, Set<Long>> acked = Map.of(0, Set.of(0L, 1L, 4L, 5L), 1, Set.of(0L, 2L));
+        Map<Integer, Set<Long>> refused = Map.of(0, Set.of(2L, 3L), 1, Set.of(1L));
+        ListCheck c = ListCheck.ofKeys(clean(), LPUSH, PREFIX, acked, SENT, Map.of(1, Set.of(1L)), Map.of(), KEY_OF,
+                refused);
+        assertThat(c.ok()).isFalse();
+        assertThat(c.refusedPresent()).containsExactly("q:l0: p0-2", "q:l0: p0-3");
+        assertThat(c.refusedPresentCount()).isEqualTo(2);
+        assertThat(c.lost()).isEmpty();
+
+        Map<String, List<byte[]>> without = clean();
+        without.put("q:l0", list("p1-2", "p1-1", "p1-0"));
+        ListCheck clean = ListCheck.ofKeys(without, LPUSH, PREFIX, acked, SENT, Map.of(1, Set.of(1L)), Map.of(),
+                KEY_OF, refused);
+        assertThat(clean.ok()).as(clean.toString()).isTrue();
     }
 
     @Test

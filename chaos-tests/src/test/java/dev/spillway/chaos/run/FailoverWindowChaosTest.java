@@ -68,21 +68,7 @@ class FailoverWindowChaosTest {
                     .writeValue(Path.of("target", "failover-window-" + name + ".json").toFile(), report);
             return report;
         } finally {
-            keepLogs(cluster, Path.of("target", "failover-window-" + name + "-logs"));
-        }
-    }
-
-    /** Every node's log (Sentinel events, Redis role changes, relay output), kept after the temporary directory goes. */
-    private static void keepLogs(Path cluster, Path into) throws java.io.IOException {
-        if (!Files.isDirectory(cluster)) {
-            return;
-        }
-        try (java.util.stream.Stream<Path> files = Files.walk(cluster, 2)) {
-            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".log")).toList()) {
-                Path to = into.resolve(cluster.relativize(f));
-                Files.createDirectories(to.getParent());
-                Files.copy(f, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            }
+            ClusterLogs.keep(cluster, Path.of("target", "failover-window-" + name + "-logs"));
         }
     }
 
