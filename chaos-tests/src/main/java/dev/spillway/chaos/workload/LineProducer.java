@@ -32,6 +32,7 @@ public final class LineProducer extends Producer {
             socket.setTcpNoDelay(true);
             out = socket.getOutputStream();
             in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            openedConnection();
         }
         out.write((value + "\n").getBytes(StandardCharsets.UTF_8));
         out.flush();

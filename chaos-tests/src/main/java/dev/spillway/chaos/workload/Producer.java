@@ -41,6 +41,20 @@ public abstract class Producer implements Runnable {
     final LatencyRecorder latency;
 
     private String prefix = "";
+    private boolean connections; // sender thread only: a connection was opened before
+    private boolean newConnection; // sender thread only
+
+    /**
+     * A subclass calls this whenever it opens a connection: from the second one on, the value
+     * being sent starts a new connection epoch (order holds per connection), also when the
+     * connection was replaced without an error (a server that closed it after a reply).
+     */
+    protected final void openedConnection() {
+        if (connections) {
+            newConnection = true;
+        }
+        connections = true;
+    }
 
     protected Producer(int id, int ratePerSecond, long maxMessages, LatencyRecorder latency) {
         this.id = id;
@@ -86,7 +100,18 @@ public abstract class Producer implements Runnable {
                         if (attempts > 0 && (epochStarts.isEmpty() || epochStarts.get(epochStarts.size() - 1) != seq)) {
                             epochStarts.add(seq); // after a reconnect: this and what follows use a new connection
                         }
-                        if (send(value)) {
+                        boolean ok;
+                        try {
+                            ok = send(value);
+                        } finally {
+                            if (newConnection) {
+                                newConnection = false;
+                                if (epochStarts.isEmpty() || epochStarts.get(epochStarts.size() - 1) != seq) {
+                                    epochStarts.add(seq);
+                                }
+                            }
+                        }
+                        if (ok) {
                             acked.add(seq);
                             latency.record(phase, System.nanoTime() - t0);
                         }

@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Commit order: write → fsync → publish the durable position (end index, and the durable
  * size of the active segment) → complete futures. A failed write or fsync fails every request
- * not yet durable, truncates the segment back to its last durable byte and carries on; if even
+ * not yet durable (queued ones too, so none is acknowledged ahead of a refused one), truncates the segment back to its last durable byte and carries on; if even
  * that fails, the writer stops and the log refuses appends until reopened. A write that fails
  * because the disk is full puts the log in its disk-full state (see {@link SpillLog}); while
  * in it the writer tries every {@value #DISK_FULL_RETRY_MILLIS} ms, and whenever the replayer
@@ -348,6 +348,12 @@ final class GroupCommitWriter implements Runnable {
         List<Pending> failed = new ArrayList<>(unsynced);
         failed.addAll(notWritten);
         notWritten.clear();
+        synchronized (queueLock) {
+            // and every request queued behind them: none may be acknowledged ahead of a refused
+            // one (its producer would re-send that one after it, out of order)
+            failed.addAll(queue);
+            queue.clear();
+        }
         unsynced.clear();
         unsyncedBytes = 0;
         buffer.clear();

@@ -219,6 +219,32 @@ class SpillLogIoFaultTest {
     }
 
     @Test
+    void aFailedWriteRefusesTheRequestsQueuedBehindItToo() throws Exception {
+        FaultyStorage faults = new FaultyStorage();
+        faults.writeError = "Input/output error (write)";
+        SpillLogConfig cfg = SpillTestSupport.config(tmp.resolve("queued")).build();
+        try (SpillLog log = SpillLog.open(cfg, faults, new MetricRegistry())) {
+            Message head = msg(0, 100);
+            ack(log, head);
+            CountDownLatch release = new CountDownLatch(1);
+            faults.writeGate = release;
+            CompletableFuture<Long> x = log.append(msg(1, 100)); // the writer waits inside this write, which fails
+            assertThat(faults.writeWaiting.await(5, TimeUnit.SECONDS)).isTrue();
+            faults.failWriteNumber = faults.writes.get() + 1;
+            List<CompletableFuture<Long>> behind = List.of(log.append(msg(2, 10)), log.append(msg(3, 10)));
+            release.countDown();
+            assertThatThrownBy(() -> x.get(5, TimeUnit.SECONDS)).hasCauseInstanceOf(SpillException.class);
+            for (CompletableFuture<Long> f : behind) {
+                assertThatThrownBy(() -> f.get(5, TimeUnit.SECONDS)).as("queued behind a refused request")
+                        .hasCauseInstanceOf(SpillException.class);
+            }
+            Message after = msg(4, 10);
+            assertThat(ack(log, after)).isEqualTo(1);
+            assertThat(readAll(log)).containsExactly(head, after);
+        }
+    }
+
+    @Test
     void aRequestWhoseWriteFailsInItsMiddleIsRefusedWhole() throws Exception {
         FaultyStorage faults = new FaultyStorage();
         faults.writeError = "Input/output error (write)";
