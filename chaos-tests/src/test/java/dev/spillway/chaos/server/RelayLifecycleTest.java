@@ -184,6 +184,26 @@ class RelayLifecycleTest {
         }
     }
 
+    @Test
+    void aSecondRelayOnTheSameSpillDirectoryExitsNamingItAndTheHolder() throws Exception {
+        Path spill = tmp.resolve("shared-spill");
+        Path yaml = tmp.resolve("second.yaml");
+        Files.writeString(yaml, "name: second\nlisteners:\n  resp: {port: " + freePort() + "}\n  line: {port: 0}\n"
+                + "  http: {port: 0}\n  admin: {port: " + freePort() + "}\nsink:\n  sentinels: [127.0.0.1:"
+                + freePort() + "]\nspill:\n  dir: " + spill + "\n");
+        try (dev.spillway.relay.spill.SpillLog holder = dev.spillway.relay.spill.SpillLog.open(
+                dev.spillway.relay.spill.SpillLogConfig.builder(spill).build())) {
+            Process second = new ProcessBuilder("java", "-jar", relayJar().toString(), "serve", "--config",
+                    yaml.toString()).redirectErrorStream(true).start();
+            assertThat(second.waitFor(30, TimeUnit.SECONDS)).as("exits at start").isTrue();
+            String out = new String(second.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(second.exitValue()).as(out).isEqualTo(1);
+            assertThat(out).contains("cannot start: spill directory " + spill.toAbsolutePath()
+                    + " is in use by another process (pid " + ProcessHandle.current().pid() + ")");
+            assertThat(holder.pendingMessages()).isZero();
+        }
+    }
+
     private static void awaitHealth(int adminPort, int status, Duration timeout) throws Exception {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
         long deadline = System.nanoTime() + timeout.toNanos();

@@ -3,6 +3,7 @@ package dev.spillway.relay.cli;
 import com.codahale.metrics.MetricRegistry;
 import dev.spillway.relay.RelayServer;
 import dev.spillway.relay.config.ConfigException;
+import dev.spillway.relay.spill.SpillException;
 import dev.spillway.relay.config.ConfigLoader;
 import dev.spillway.relay.config.RelayConfig;
 import java.nio.file.Path;
@@ -32,7 +33,13 @@ public final class ServeCommand implements Callable<Integer> {
             System.err.println("spillway relay: invalid configuration: " + e.getMessage());
             return 2;
         }
-        RelayServer server = RelayServer.start(cfg, new MetricRegistry());
+        RelayServer server;
+        try {
+            server = RelayServer.start(cfg, new MetricRegistry());
+        } catch (SpillException e) {
+            System.err.println("spillway relay: cannot start: " + e.getMessage());
+            return 1;
+        }
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
