@@ -296,6 +296,25 @@ class SpillLogIoFaultTest {
         }
     }
 
+    @Test
+    void aNewSpillDirectoryIsSyncedIntoItsParents() throws Exception {
+        List<Path> synced = new ArrayList<>();
+        SpillStorage recording = new SpillStorage() {
+            @Override
+            public void syncDirectory(Path dir) throws java.io.IOException {
+                synced.add(dir);
+                SpillStorage.super.syncDirectory(dir);
+            }
+        };
+        Path dir = tmp.resolve("a").resolve("b").resolve("spill");
+        try (SpillLog log = SpillLog.open(SpillTestSupport.config(dir).build(), recording, new MetricRegistry())) {
+            assertThat(log.isFailed()).isFalse();
+        }
+        // each new directory's entry made durable in its parent, before anything is written in it
+        assertThat(synced.subList(0, 3)).containsExactly(tmp.toAbsolutePath(), tmp.resolve("a").toAbsolutePath(),
+                tmp.resolve("a").resolve("b").toAbsolutePath());
+    }
+
     /** Flips a byte in the body of record {@code index} of the (single) segment in {@code dir}. */
     private static void corruptRecord(Path dir, long index) throws Exception {
         Path seg = SegmentFile.pathFor(dir, 0);
