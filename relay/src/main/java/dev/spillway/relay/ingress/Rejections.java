@@ -10,7 +10,17 @@ public final class Rejections {
     /** True when the client should retry elsewhere or later (HTTP 503, RESP -BUSY). */
     public static boolean isBusy(Throwable error) {
         return error instanceof RelayRejectedException r && r.reason() != RelayRejectedException.Reason.SPILL_FAILED
-                && r.reason() != RelayRejectedException.Reason.REDIS_REFUSED;
+                && r.reason() != RelayRejectedException.Reason.REDIS_REFUSED
+                && r.reason() != RelayRejectedException.Reason.OUTCOME_UNKNOWN;
+    }
+
+    /**
+     * True when the outcome is unknown (the message may still be delivered): the connection is
+     * closed without a reply, as a crash would, rather than answered with an error a producer
+     * would take for a refusal.
+     */
+    public static boolean isOutcomeUnknown(Throwable error) {
+        return error instanceof RelayRejectedException r && r.reason() == RelayRejectedException.Reason.OUTCOME_UNKNOWN;
     }
 
     /**
@@ -47,6 +57,7 @@ public final class Rejections {
                 case SPILL_FULL, SPILL_DISK_FULL -> r.getMessage();
                 case SHUTTING_DOWN -> "relay is shutting down; retry on another relay";
                 case SPILL_FAILED -> "spill log unavailable: " + r.getMessage();
+                case OUTCOME_UNKNOWN -> "outcome unknown: " + r.getMessage();
                 case REDIS_REFUSED -> r.getMessage() != null && !r.getMessage().isBlank() ? r.getMessage()
                         : "Redis refused the message";
             };

@@ -1,6 +1,7 @@
 package dev.spillway.relay.ingress;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.util.AttributeKey;
@@ -118,7 +119,14 @@ public final class ReplyQueue {
             Runnable settle = () -> {
                 waitingMessages -= s.messages;
                 inFlight.add(-s.messages);
-                s.reply = toReply.apply(cause);
+                if (Rejections.isOutcomeUnknown(cause)) {
+                    // no reply at all: the earlier replies, then the connection closes, as in a crash
+                    s.closeAfter = true;
+                    closing = true;
+                    ctx.channel().config().setAutoRead(false);
+                } else {
+                    s.reply = toReply.apply(cause);
+                }
                 s.ready = true;
                 flushReady();
                 checkResume();
@@ -190,7 +198,11 @@ public final class ReplyQueue {
                 merged = null;
             }
             if (s.closeAfter) {
-                ctx.writeAndFlush(s.reply).addListener(ChannelFutureListener.CLOSE);
+                if (s.reply == null) { // the earlier replies go out, then the connection closes
+                    ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+                } else {
+                    ctx.writeAndFlush(s.reply).addListener(ChannelFutureListener.CLOSE);
+                }
                 discard();
                 return;
             }

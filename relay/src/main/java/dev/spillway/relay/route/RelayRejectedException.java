@@ -12,6 +12,12 @@ public final class RelayRejectedException extends RuntimeException {
         /** The disk under the spill log is full: retry later or elsewhere. */
         SPILL_DISK_FULL,
         SPILL_FAILED,
+        /**
+         * Not a refusal: the spill log failed mid-write and could not cut the message off again,
+         * so it may still be delivered. The ingress closes the connection without a reply, as a
+         * crash would, so that no producer takes it for a refusal.
+         */
+        OUTCOME_UNKNOWN,
         SHUTTING_DOWN,
         /**
          * Redis refused the message itself, and retrying cannot change that (a key holding another

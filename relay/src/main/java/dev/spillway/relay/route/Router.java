@@ -12,6 +12,7 @@ import dev.spillway.relay.spill.SpillDiskFullException;
 import dev.spillway.relay.spill.SpillException;
 import dev.spillway.relay.spill.SpillFullException;
 import dev.spillway.relay.spill.SpillLog;
+import dev.spillway.relay.spill.SpillOutcomeUnknownException;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import java.io.Closeable;
 import java.nio.charset.StandardCharsets;
@@ -432,6 +433,7 @@ public final class Router implements Intake, Closeable {
     private static RelayRejectedException.Reason reasonFor(Throwable spillError) {
         return spillError instanceof SpillFullException ? RelayRejectedException.Reason.SPILL_FULL
                 : spillError instanceof SpillDiskFullException ? RelayRejectedException.Reason.SPILL_DISK_FULL
+                : spillError instanceof SpillOutcomeUnknownException ? RelayRejectedException.Reason.OUTCOME_UNKNOWN
                 : RelayRejectedException.Reason.SPILL_FAILED;
     }
 

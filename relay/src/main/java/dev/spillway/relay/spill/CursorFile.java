@@ -89,20 +89,38 @@ final class CursorFile implements Closeable {
             ch.close();
         }
         Path tmp = dir.resolve(NAME + ".tmp");
-        try (FileChannel ch = storage.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            ByteBuffer whole = ByteBuffer.allocate(FILE_BYTES);
-            whole.position(slotOffset(1));
-            encode(whole, 1, committed);
-            whole.clear();
-            while (whole.hasRemaining()) {
-                ch.write(whole, whole.position());
+        try {
+            try (FileChannel ch = storage.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)) {
+                writeWhole(ch, committed);
             }
-            ch.force(true);
+            storage.rename(tmp, path);
+            storage.syncDirectory(dir);
+        } catch (IOException e) {
+            if (!SpillLog.mentionsNoSpace(e) || !storage.exists(path)) {
+                throw e;
+            }
+            // A full disk, and a cursor file that must be written anew (damaged, or version 1):
+            // overwrite it where it is, within the block it already has. A power cut in the middle
+            // leaves a damaged cursor, which means replay from the oldest record: safe.
+            storage.delete(tmp);
+            try (FileChannel ch = storage.open(path, StandardOpenOption.WRITE)) {
+                writeWhole(ch, committed);
+            }
         }
-        storage.rename(tmp, path);
-        storage.syncDirectory(dir);
         return new CursorFile(storage.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE), 1, committed);
+    }
+
+    /** The whole file: generation 1 holding {@code committed}, the other slot empty; fsync'd. */
+    private static void writeWhole(FileChannel ch, long committed) throws IOException {
+        ByteBuffer whole = ByteBuffer.allocate(FILE_BYTES);
+        whole.position(slotOffset(1));
+        encode(whole, 1, committed);
+        whole.clear();
+        while (whole.hasRemaining()) {
+            ch.write(whole, whole.position());
+        }
+        ch.force(true);
     }
 
     long committed() {

@@ -11,6 +11,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
@@ -193,12 +194,12 @@ final class GroupCommitWriter implements Runnable {
                 flushOrRecover(Trigger.QUEUE_EMPTY);
             }
         } catch (WriterStopped stopped) {
-            fatal(stopped.getCause(), taken); // fails what is left of the requests taken
+            fatal(stopped.getCause(), List.of(), taken); // fails what is left of the requests taken
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            fatal(new IOException("spill writer interrupted", e), taken);
+            fatal(new IOException("spill writer interrupted", e), List.of(), taken);
         } catch (Throwable t) {
-            fatal(t, taken);
+            fatal(t, List.of(), taken);
         } finally {
             try {
                 channel.close();
@@ -308,7 +309,7 @@ final class GroupCommitWriter implements Runnable {
         try {
             next = SegmentFile.create(config.directory(), nextIndex, storage);
         } catch (SegmentFile.UncleanCreateException e) {
-            fatal(e, new ArrayDeque<>());
+            fatal(e, List.of(), List.of());
             throw new WriterStopped(e);
         }
         FileChannel nextChannel;
@@ -320,7 +321,7 @@ final class GroupCommitWriter implements Runnable {
                 storage.syncDirectory(config.directory());
             } catch (IOException | RuntimeException cleanup) {
                 e.addSuppressed(cleanup);
-                fatal(e, new ArrayDeque<>());
+                fatal(e, List.of(), List.of());
                 throw new WriterStopped(e);
             }
             throw e;
@@ -345,21 +346,24 @@ final class GroupCommitWriter implements Runnable {
             throw stopped;
         }
         writeFailures.inc();
-        List<Pending> failed = new ArrayList<>(unsynced);
-        failed.addAll(notWritten);
+        boolean diskFull = log.isNoSpace(cause);
+        if (diskFull) {
+            log.enterDiskFull(cause); // at once: no append may take the room meanwhile
+        }
+        List<Pending> written = new ArrayList<>(unsynced); // on disk in whole or part, not durable
+        List<Pending> unwritten = new ArrayList<>(notWritten);
         notWritten.clear();
         synchronized (queueLock) {
             // and every request queued behind them: none may be acknowledged ahead of a refused
             // one (its producer would re-send that one after it, out of order)
-            failed.addAll(queue);
+            unwritten.addAll(queue);
             queue.clear();
         }
         unsynced.clear();
         unsyncedBytes = 0;
         buffer.clear();
-        boolean diskFull = SpillLog.isNoSpace(cause);
         LOG.error("Spill write to {} failed{}; refusing {} unacknowledged records", active,
-                diskFull ? " (disk full)" : "", failed.size(), cause);
+                diskFull ? " (disk full)" : "", written.size() + unwritten.size(), cause);
         // Settle the log's state before anyone hears of the failure: cut back to the last
         // durable byte, or stop if even that fails.
         try {
@@ -369,18 +373,14 @@ final class GroupCommitWriter implements Runnable {
             nextIndex = log.durableEnd();
         } catch (IOException | RuntimeException e) {
             e.addSuppressed(cause);
-            fatal(e, new ArrayDeque<>(failed));
+            fatal(e, written, unwritten);
             throw new WriterStopped(e);
         }
-        SpillException error;
-        if (diskFull) {
-            log.enterDiskFull(cause);
-            error = new SpillDiskFullException(config.directory(), cause);
-        } else {
-            error = new SpillException("spill log write failed: " + cause, cause);
-        }
-        log.released(failed.size(), failed.stream().mapToLong(p -> p.size).sum());
-        for (Pending p : failed) {
+        SpillException error = diskFull ? new SpillDiskFullException(config.directory(), cause)
+                : new SpillException("spill log write failed: " + cause, cause);
+        written.addAll(unwritten);
+        log.released(written.size(), written.stream().mapToLong(p -> p.size).sum());
+        for (Pending p : written) {
             p.future.completeExceptionally(error);
         }
     }
@@ -405,24 +405,34 @@ final class GroupCommitWriter implements Runnable {
         log.tryLeaveDiskFull();
     }
 
-    private void fatal(Throwable cause, ArrayDeque<Pending> notWritten) {
+    /**
+     * Stops the writer for good. Records that were written (in whole or part) and could not be
+     * cut off again may still be on disk and be replayed after a reopen: their appends fail
+     * with {@link SpillOutcomeUnknownException}, not as refusals; the rest are refused.
+     */
+    private void fatal(Throwable cause, Collection<Pending> written, Collection<Pending> unwritten) {
         if (!stopped) {
             stopped = true;
             LOG.error("Spill log writer stopped; the log refuses appends until reopened", cause);
             log.failed(cause);
         }
-        List<Pending> failed = new ArrayList<>(unsynced);
-        failed.addAll(notWritten);
-        notWritten.clear();
+        List<Pending> unknown = new ArrayList<>(written);
+        unknown.addAll(unsynced);
         unsynced.clear();
+        List<Pending> refused = new ArrayList<>(unwritten);
         synchronized (queueLock) {
             closing = true;
-            failed.addAll(queue);
+            refused.addAll(queue);
             queue.clear();
         }
+        log.released(unknown.size() + refused.size(), unknown.stream().mapToLong(p -> p.size).sum()
+                + refused.stream().mapToLong(p -> p.size).sum());
+        SpillException outcomeUnknown = new SpillOutcomeUnknownException(cause);
+        for (Pending p : unknown) {
+            p.future.completeExceptionally(outcomeUnknown);
+        }
         SpillException error = new SpillException("spill log unusable: " + cause, cause);
-        log.released(failed.size(), failed.stream().mapToLong(p -> p.size).sum());
-        for (Pending p : failed) {
+        for (Pending p : refused) {
             p.future.completeExceptionally(error);
         }
     }

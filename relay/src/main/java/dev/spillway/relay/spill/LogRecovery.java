@@ -54,30 +54,31 @@ final class LogRecovery {
         long records = 0;
         boolean damaged = false;
         for (SegmentFile seg : listSegments()) {
-            if (damaged) {
-                drop(seg, "follows damage earlier in the log");
-                continue;
-            }
             long size = sizeOf(seg);
-            if (expectedBase >= 0 && seg.baseIndex() < expectedBase && size <= SegmentFile.HEADER_BYTES) {
-                // a segment a roll created and then gave up (or a crash cut short): it holds no
-                // record, and the log went on in the segment before it
-                drop(seg, "is empty and starts at index " + seg.baseIndex() + " inside the log (ending at "
-                        + expectedBase + "): left by an interrupted roll");
-                continue;
-            }
             if (expectedBase >= 0 && seg.baseIndex() > expectedBase && committed >= seg.baseIndex()) {
-                // every record before the gap was replayed (the cursor is past it): the segments
-                // before it are done with, and the log goes on from here
+                // every record before this segment was replayed (the cursor is past its base): what
+                // came before — a gap, or damage — is done with, and the log goes on from here
                 for (SegmentFile done : List.copyOf(kept.values())) {
                     drop(done, "holds only replayed records before index " + seg.baseIndex()
-                            + ", where the log goes on after a gap");
+                            + ", where the log goes on after a gap or damage");
                 }
                 kept.clear();
                 pendingMessages = 0;
                 pendingBytes = 0;
                 readOffset = -1;
                 expectedBase = -1;
+                damaged = false;
+            }
+            if (damaged) {
+                drop(seg, "follows damage earlier in the log");
+                continue;
+            }
+            if (expectedBase >= 0 && seg.baseIndex() < expectedBase && size <= SegmentFile.HEADER_BYTES) {
+                // a segment a roll created and then gave up (or a crash cut short): it holds no
+                // record, and the log went on in the segment before it
+                drop(seg, "is empty and starts at index " + seg.baseIndex() + " inside the log (ending at "
+                        + expectedBase + "): left by an interrupted roll");
+                continue;
             }
             if (expectedBase >= 0 && seg.baseIndex() != expectedBase) {
                 drop(seg, "starts at index " + seg.baseIndex() + " but the log ends at " + expectedBase);

@@ -122,12 +122,24 @@ public final class SpillLog implements Closeable {
         CursorFile cursorFile = null;
         GroupCommitWriter w = null;
         try {
-            LogRecovery.State state = new LogRecovery(config.directory(), config.maxRecordBytes(), storage).recover();
+            LogRecovery.State state;
+            try {
+                state = new LogRecovery(config.directory(), config.maxRecordBytes(), storage).recover();
+                cursorFile = CursorFile.open(config.directory(), storage, state.committedIndex());
+            } catch (IOException e) {
+                if (!mentionsNoSpace(e) || !storage.delete(reservePath())) {
+                    throw e;
+                }
+                // The disk is full and recovery needs a little room (a fresh segment, a cursor
+                // file written anew): give up the reserve and recover again (recovery is idempotent)
+                LOG.warn("Spill disk full while recovering ({}): reserve given up, recovering again", e.getMessage());
+                state = new LogRecovery(config.directory(), config.maxRecordBytes(), storage).recover();
+                cursorFile = CursorFile.open(config.directory(), storage, state.committedIndex());
+            }
             this.recoveryReport = state.report();
             this.segments = new ConcurrentSkipListMap<>(state.segments());
             this.pendingMessages = state.pendingMessages();
             this.pendingBytes = state.pendingBytes();
-            cursorFile = CursorFile.open(config.directory(), storage, state.committedIndex());
             this.cursor = new ReplayCursor(this, config, storage, cursorFile, state.committedIndex(),
                     state.readOffset());
             w = new GroupCommitWriter(this, config, storage, metrics, segments.lastEntry().getValue(),
@@ -231,16 +243,16 @@ public final class SpillLog implements Closeable {
             pending.add(new GroupCommitWriter.Pending(messages.get(i), sizes[i], i == 0 ? total : 0,
                     i == sizes.length - 1));
         }
-        if (diskFull) {
-            diskFullRejects.mark();
-            throw new SpillDiskFullException(config.directory(), null);
-        }
         synchronized (accountLock) {
             if (failure != null) {
                 throw new SpillException("spill log unusable after I/O failure: " + failure, failure);
             }
             if (closed) {
                 throw new SpillException("spill log closed");
+            }
+            if (diskFull) {
+                diskFullRejects.mark();
+                throw new SpillDiskFullException(config.directory(), null);
             }
             if (pendingBytes + total > config.maxBytes()) {
                 fullRejects.mark();
@@ -390,9 +402,14 @@ public final class SpillLog implements Closeable {
         }
     }
 
-    void committed(long messages, long bytes) throws IOException {
-        deleteReplayedSegments();
+    void committed(long messages, long bytes) {
         released(messages, bytes);
+        try {
+            deleteReplayedSegments();
+        } catch (IOException | RuntimeException e) {
+            // the records are replayed and the position durable; the next commit tries again
+            LOG.warn("Deleting replayed spill segments failed (tried again at the next commit)", e);
+        }
         if (diskFull) {
             writer.wake();
         }
@@ -416,8 +433,23 @@ public final class SpillLog implements Closeable {
 
     // ---- the disk-full state ----
 
+    /**
+     * True when a failed write means the disk is full: the error says so (ENOSPC, EDQUOT), or —
+     * whatever language the error is in — the file system has less than 64 KiB left.
+     */
+    boolean isNoSpace(Throwable t) {
+        if (mentionsNoSpace(t)) {
+            return true;
+        }
+        try {
+            return storage.usableSpace(config.directory()) < 64 * 1024;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** True when {@code t} (or a cause) is the file system saying it has no room. */
-    static boolean isNoSpace(Throwable t) {
+    static boolean mentionsNoSpace(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
             String m = c.getMessage();
             if (m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded"))) {

@@ -99,6 +99,29 @@ class SpillLogIoFaultTest {
     }
 
     @Test
+    void damageInAReplayedSegmentKeepsTheSegmentsTheCursorIsIn() throws Exception {
+        Path dir = tmp.resolve("damage-replayed");
+        SpillLogConfig cfg = SpillTestSupport.config(dir).segmentBytes(4096).maxRecordBytes(1024).build();
+        List<Message> all = new ArrayList<>();
+        try (SpillLog log = SpillLog.open(cfg)) {
+            for (long s = 0; s < 80; s++) { // 29 records a segment: segments at 0, 29, 58
+                Message m = msg(s, 100);
+                ack(log, m);
+                all.add(m);
+            }
+            List<SpilledMessage> read = log.cursor().read(35, 1 << 20);
+            log.cursor().commit(read.get(read.size() - 1).index() + 1); // 35: past the second segment's base
+            assertThat(log.segmentCount()).isEqualTo(2); // the first one is deleted ...
+        }
+        // ... and comes back (a delete a power cut took back), damaged
+        Files.write(SegmentFile.pathFor(dir, 0), SegmentFile.header(0).array());
+        Files.write(SegmentFile.pathFor(dir, 0), new byte[] {0, 0, 0, 99, 1, 2, 3}, java.nio.file.StandardOpenOption.APPEND);
+        try (SpillLog log = SpillLog.open(cfg)) {
+            assertThat(SpillTestSupport.readAll(log)).containsExactlyElementsOf(all.subList(35, 80));
+        }
+    }
+
+    @Test
     void aRollWhoseDirectorySyncFailsLeavesNoSegmentBehind() throws Exception {
         FaultyStorage faults = new FaultyStorage();
         rollFailsThenSmallerRecordsFitAndLaterRollsWork(faults, () -> faults.failDirectorySyncs.set(1), "dir sync");
