@@ -30,6 +30,10 @@ import java.util.Set;
  *   <li>A file's data survives a power cut only up to its last {@code force}; of the writes and
  *       truncates made after it, a power cut keeps any prefix, in order, and may tear the first
  *       write it does not keep whole (a prefix of its bytes reaches the disk, or garbage does).
+ *   <li>A failed {@code force} is Linux's: what it was to sync may or may not have reached the
+ *       disk (a prefix, as above), and it is no longer pending — the kernel marked the pages
+ *       clean — so a later {@code force} that succeeds does not make it durable ("fsyncgate").
+ *       Reads still see it (the page cache keeps it).
  *   <li>Creates, renames and deletes survive only up to the last {@link #syncDirectory}; of the
  *       ones after it, any prefix, in order.
  *   <li>The disk has a capacity; a write that does not fit writes what fits and fails with
@@ -286,6 +290,16 @@ final class SimulatedDisk implements SpillStorage {
         return out;
     }
 
+    /** {@code b} after one write ({@code data}) at {@code pos}, or a truncate to {@code pos} ({@code data == null}). */
+    private static byte[] applied(byte[] b, long pos, byte[] data) {
+        if (data == null) {
+            return pos < b.length ? Arrays.copyOf(b, (int) pos) : b;
+        }
+        byte[] out = b.length < pos + data.length ? Arrays.copyOf(b, (int) (pos + data.length)) : b.clone();
+        System.arraycopy(data, 0, out, (int) pos, data.length);
+        return out;
+    }
+
     /** Durable bytes, then a prefix of the later operations, the next one possibly torn. */
     private byte[] afterPowerCut(Inode inode) {
         byte[] b = inode.durable.clone();
@@ -416,10 +430,17 @@ final class SimulatedDisk implements SpillStorage {
                 open();
                 tick();
                 if (failing(Failure.FSYNC_EIO)) {
-                    // what was written may or may not reach the disk later: it stays unsynced
+                    // some of it may have reached the disk; the rest never will unless written again
+                    inode.durable = afterPowerCut(inode);
+                    inode.unsyncedMeta.clear();
+                    inode.unsyncedData.clear();
                     throw new IOException("Input/output error (simulated fsync)");
                 }
-                inode.durable = inode.current.clone();
+                byte[] d = inode.durable;
+                for (int k = 0; k < inode.unsyncedMeta.size(); k++) {
+                    d = applied(d, inode.unsyncedMeta.get(k)[0], inode.unsyncedData.get(k));
+                }
+                inode.durable = d;
                 inode.unsyncedMeta.clear();
                 inode.unsyncedData.clear();
             }

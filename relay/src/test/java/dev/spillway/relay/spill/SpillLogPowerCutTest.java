@@ -92,7 +92,8 @@ class SpillLogPowerCutTest {
         // the model
         final List<Message> sent = new ArrayList<>();
         final Map<Long, Message> bySequence = new HashMap<>();
-        final Map<Long, Long> ackedIndex = new HashMap<>(); // sequence → index
+        final Map<Long, Long> ackedIndex = new java.util.concurrent.ConcurrentHashMap<>(); // sequence → index
+        final Set<Long> refused = java.util.concurrent.ConcurrentHashMap.newKeySet();
         long lastCommitReturned;
         long lastCommitTried;
         long nextSequence;
@@ -124,7 +125,7 @@ class SpillLogPowerCutTest {
                 for (int step = 0; step < STEPS && !disk.crashed(); step++) {
                     int dice = r.nextInt(100);
                     if (dice < 55) {
-                        append(log, futures, futureMessages);
+                        append(log, disk, futures, futureMessages);
                     } else if (dice < 70) {
                         settle(futures, futureMessages);
                     } else if (dice < 92) {
@@ -149,30 +150,53 @@ class SpillLogPowerCutTest {
             settle(futures, futureMessages);
             ops = disk.operations();
 
-            // reopen on what the disk held, check, use it, reopen again, check again
+            // reopen on what the disk held and check; use it; in one trial of three the power goes
+            // again (during recovery, or while appending after it); reopen and check again
             SimulatedDisk after = new SimulatedDisk(DIR, new Random(r.nextLong()), Long.MAX_VALUE / 4, image);
-            List<Message> recovered;
-            long resumedAt;
+            boolean cutAgain = r.nextInt(3) == 0;
+            if (cutAgain) {
+                after.crashAt(1 + r.nextInt(40));
+            }
+            List<Message> recovered = null;
+            long resumedAt = -1;
+            int sentBefore = sent.size();
+            List<CompletableFuture<Long>> moreFutures = new ArrayList<>();
+            List<Message> moreMessages = new ArrayList<>();
             try (SpillLog reopened = SpillLog.open(cfg, after, new MetricRegistry())) {
                 actions = reopened.recoveryReport().actions();
                 resumedAt = reopened.cursor().committedIndex();
                 recovered = SpillTestSupport.readAll(reopened);
                 check(resumedAt, recovered);
                 reopened.cursor().rewind();
-                List<Message> more = new ArrayList<>();
-                for (int i = 0; i < 5; i++) {
-                    Message m = message(1);
-                    more.add(m);
-                    reopened.appendAll(List.of(m)).get(0).get(5, TimeUnit.SECONDS);
+                for (int i = 0; i < 5 && !after.crashed(); i++) {
+                    append(reopened, after, moreFutures, moreMessages);
+                    settle(moreFutures, moreMessages);
                 }
-                recovered.addAll(more);
+            } catch (IOException | SpillException e) {
+                if (!after.crashed()) {
+                    throw e;
+                }
+            }
+            settle(moreFutures, moreMessages);
+            if (after.crashed()) {
+                Map<String, byte[]> second = after.crashImage();
+                try (SpillLog third = SpillLog.open(cfg, new SimulatedDisk(DIR, new Random(r.nextLong()),
+                        Long.MAX_VALUE / 4, second), new MetricRegistry())) {
+                    check(third.cursor().committedIndex(), SpillTestSupport.readAll(third));
+                }
+                return;
+            }
+            List<Message> expected = new ArrayList<>(recovered);
+            for (Message m : sent.subList(sentBefore, sent.size())) {
+                assertThat(ackedIndex).as("appended after the reopen").containsKey(m.sequence());
+                expected.add(m);
             }
             Map<String, byte[]> closed = after.crashImage(); // a clean close: everything durable
             try (SpillLog again = SpillLog.open(cfg, new SimulatedDisk(DIR, new Random(1), Long.MAX_VALUE / 4,
                     closed), new MetricRegistry())) {
                 assertThat(again.cursor().committedIndex()).as("position after a second open").isEqualTo(resumedAt);
                 assertThat(SpillTestSupport.readAll(again)).as("second open keeps everything")
-                        .containsExactlyElementsOf(recovered);
+                        .containsExactlyElementsOf(expected);
             }
         }
 
@@ -192,34 +216,56 @@ class SpillLogPowerCutTest {
             return ((long) number << 32) ^ v;
         }
 
-        void append(SpillLog log, List<CompletableFuture<Long>> futures, List<Message> futureMessages) {
+        void append(SpillLog log, SimulatedDisk disk, List<CompletableFuture<Long>> futures,
+                List<Message> futureMessages) {
             int request = nextRequest++;
             List<Message> ms = new ArrayList<>();
             int n = 1 + r.nextInt(3);
             for (int i = 0; i < n; i++) {
                 ms.add(message(request));
             }
+            sent.addAll(ms);
+            List<CompletableFuture<Long>> f;
             try {
-                List<CompletableFuture<Long>> f = log.appendAll(ms);
-                futures.addAll(f);
-                futureMessages.addAll(ms);
-                sent.addAll(ms);
-            } catch (SpillException refused) {
+                f = log.appendAll(ms);
+            } catch (SpillException e) {
                 // full, disk full, or failed: refused at once, nothing of it may appear
-                sent.addAll(ms);
+                ms.forEach(m -> refused.add(m.sequence()));
+                return;
             }
+            for (int i = 0; i < f.size(); i++) {
+                long seq = ms.get(i).sequence();
+                f.get(i).whenComplete((index, e) -> {
+                    // a refusal while the power is on is a promise that the message will never
+                    // appear; an unknown outcome, or a failure the power cut caused, is not
+                    if (e != null && !(e instanceof SpillOutcomeUnknownException) && !disk.crashed()) {
+                        refused.add(seq);
+                    }
+                });
+            }
+            futures.addAll(f);
+            futureMessages.addAll(ms);
         }
 
         void settle(List<CompletableFuture<Long>> futures, List<Message> futureMessages) throws Exception {
+            Map<Long, Boolean> requestAcked = new HashMap<>();
             for (int i = 0; i < futures.size(); i++) {
+                long seq = futureMessages.get(i).sequence();
+                boolean ok;
                 try {
                     long index = futures.get(i).get(10, TimeUnit.SECONDS);
-                    ackedIndex.put(futureMessages.get(i).sequence(), index);
+                    ackedIndex.put(seq, index);
+                    ok = true;
                 } catch (ExecutionException e) {
                     assertThat(e.getCause()).isInstanceOf(SpillException.class);
+                    ok = false;
                 } catch (TimeoutException e) {
                     fail("an append neither acknowledged nor failed within 10 s");
+                    return;
                 }
+                Boolean other = requestAcked.put(requestOf.get(key(seq)), ok);
+                assertThat(other == null || other == ok).as("request of message %d acknowledged in part", seq)
+                        .isTrue();
             }
             futures.clear();
             futureMessages.clear();
@@ -246,6 +292,10 @@ class SpillLogPowerCutTest {
 
         /** The recovered records against the model. */
         void check(long resumedAt, List<Message> recovered) {
+            for (Message m : recovered) {
+                assertThat(refused).as("message %d was refused, yet recovered", m.sequence())
+                        .doesNotContain(m.sequence());
+            }
             assertThat(resumedAt).as("resumes no earlier than the last commit that returned")
                     .isGreaterThanOrEqualTo(lastCommitReturned);
             assertThat(resumedAt).as("resumes no later than the last commit tried")
