@@ -114,4 +114,19 @@ class ReplyQueueTest {
         a.finishAndReleaseAll();
         b.finishAndReleaseAll();
     }
+
+    @Test
+    void anOutcomeThatIsUnknownClosesTheConnectionWithoutAReplyAfterTheEarlierReplies() {
+        FakeIntake intake = new FakeIntake();
+        EmbeddedChannel ch = connection(intake);
+        write(ch, rpush("a") + rpush("b") + rpush("c"));
+        assertThat(intake.submissions).hasSize(3);
+        intake.submissions.get(0).ack().complete(null);
+        intake.submissions.get(1).ack().completeExceptionally(new dev.spillway.relay.route.RelayRejectedException(
+                dev.spillway.relay.route.RelayRejectedException.Reason.OUTCOME_UNKNOWN, "spill log failed", null));
+        intake.submissions.get(2).ack().complete(null);
+        ch.runPendingTasks();
+        assertThat(output(ch)).as("a's reply, then nothing: neither an error for b nor c's reply").isEqualTo(":1\r\n");
+        assertThat(ch.isOpen()).as("closed, as a crash would").isFalse();
+    }
 }

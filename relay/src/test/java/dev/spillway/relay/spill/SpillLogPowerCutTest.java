@@ -55,6 +55,7 @@ class SpillLogPowerCutTest {
         long opsMax = 0;
         Map<String, Integer> recoveryActions = new HashMap<>();
         int cutsDuringWorkload = 0;
+        int secondCuts = 0;
         for (int trial = 0; trial < TRIALS; trial++) {
             long trialSeed = seeds.nextLong();
             Trial t = new Trial(trial, trialSeed);
@@ -69,14 +70,18 @@ class SpillLogPowerCutTest {
             if (t.cutDuringWorkload) {
                 cutsDuringWorkload++;
             }
+            if (t.secondCut) {
+                secondCuts++;
+            }
             for (String a : t.actions) {
                 recoveryActions.merge(a.replaceAll(" .*", ""), 1, Integer::sum);
             }
         }
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-        System.out.printf("power cuts: %d trials (%d cut while the workload ran), %d records checked, "
-                + "up to %d disk operations a trial, recovery actions %s, %d ms%n", TRIALS, cutsDuringWorkload,
-                recordsChecked, opsMax, recoveryActions, millis);
+        System.out.printf("power cuts: %d trials (%d cut while the workload ran, the rest after it), %d second "
+                + "cuts during or right after recovery, %d records checked, up to %d disk operations a trial, "
+                + "recovery actions %s, %d ms%n", TRIALS, cutsDuringWorkload, secondCuts, recordsChecked, opsMax,
+                recoveryActions, millis);
         assertThat(cutsDuringWorkload).as("most power cuts land while the log is busy").isGreaterThan(TRIALS / 2);
     }
 
@@ -87,6 +92,7 @@ class SpillLogPowerCutTest {
         long ops;
         long checked;
         boolean cutDuringWorkload;
+        boolean secondCut;
         List<String> actions = List.of();
 
         // the model
@@ -179,6 +185,7 @@ class SpillLogPowerCutTest {
             }
             settle(moreFutures, moreMessages);
             if (after.crashed()) {
+                secondCut = true;
                 Map<String, byte[]> second = after.crashImage();
                 try (SpillLog third = SpillLog.open(cfg, new SimulatedDisk(DIR, new Random(r.nextLong()),
                         Long.MAX_VALUE / 4, second), new MetricRegistry())) {
