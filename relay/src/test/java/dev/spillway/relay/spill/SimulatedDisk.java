@@ -47,7 +47,7 @@ final class SimulatedDisk implements SpillStorage {
 
     static final String POWER_CUT = "simulated power cut";
 
-    enum Failure { WRITE_ENOSPC, WRITE_EIO, FSYNC_EIO, DIRECTORY_SYNC_EIO, RENAME_EIO }
+    enum Failure { WRITE_ENOSPC, WRITE_EIO, FSYNC_EIO, DIRECTORY_SYNC_EIO, RENAME_EIO, TRUNCATE_EIO }
 
     /** A file's contents, apart from its names. */
     private static final class Inode {
@@ -78,7 +78,7 @@ final class SimulatedDisk implements SpillStorage {
     private long crashAt = Long.MAX_VALUE;
     private boolean crashed;
     private Map<String, byte[]> image;
-    private Failure nextFailure;
+    private final java.util.EnumSet<Failure> nextFailures = java.util.EnumSet.noneOf(Failure.class);
 
     SimulatedDisk(Path dir, Random random, long capacity) {
         this.dir = dir;
@@ -108,9 +108,9 @@ final class SimulatedDisk implements SpillStorage {
         return crashed;
     }
 
-    /** The next operation of that kind fails once (the power stays on). */
-    synchronized void failNext(Failure f) {
-        nextFailure = f;
+    /** The next operation of each kind given fails once (the power stays on). */
+    synchronized void failNext(Failure... failures) {
+        nextFailures.addAll(Arrays.asList(failures));
     }
 
     /** Cuts the power now, if it has not gone yet. */
@@ -141,11 +141,7 @@ final class SimulatedDisk implements SpillStorage {
     }
 
     private boolean failing(Failure f) {
-        if (nextFailure == f) {
-            nextFailure = null;
-            return true;
-        }
-        return false;
+        return nextFailures.remove(f);
     }
 
     private String name(Path p) throws IOException {
@@ -414,6 +410,9 @@ final class SimulatedDisk implements SpillStorage {
             synchronized (SimulatedDisk.this) {
                 open();
                 tick();
+                if (failing(Failure.TRUNCATE_EIO)) {
+                    throw new IOException("Input/output error (simulated truncate)");
+                }
                 if (size < inode.current.length) {
                     inode.current = Arrays.copyOf(inode.current, (int) size);
                     inode.unsyncedMeta.add(new long[] {size});

@@ -24,8 +24,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Power cuts at thousands of moments. Each trial runs a random workload on a {@link SimulatedDisk}
  * — requests of one to three messages, waits for acknowledgements, replay reads and commits
- * (which delete segments), and now and then a single failed write, fsync, directory sync or
- * rename, or a disk too small to hold the spill — and cuts the power at a random operation. The
+ * (which delete segments), and now and then a failed write, fsync, directory sync, rename or
+ * truncate, or a failed write or fsync whose repair fails too, or a disk too small to hold the
+ * spill — and cuts the power at a random operation. The
  * disk then holds what it durably held plus any prefix, possibly torn, of what came after; the
  * log is opened on that, and must:
  * <ul>
@@ -40,7 +41,7 @@ import org.junit.jupiter.api.Test;
 class SpillLogPowerCutTest {
 
     private static final Path DIR = Path.of("/simulated/spill");
-    private static final int TRIALS = 2500;
+    private static final int TRIALS = 3000;
     private static final int STEPS = 200;
 
     private final Map<Long, Long> requestOf = new HashMap<>();
@@ -63,7 +64,9 @@ class SpillLogPowerCutTest {
                 t.run();
             } catch (AssertionError | Exception e) {
                 throw new AssertionError("trial " + trial + " (seed " + trialSeed + ", -Dspillway.powercut.seed="
-                        + seed + "), power cut at operation " + t.cutAt + ": " + e.getMessage(), e);
+                        + seed + "), power cut at operation " + t.cutAt + ": " + e.getMessage() + "; recovery: "
+                        + t.actions + "; last commit returned " + t.lastCommitReturned + ", tried "
+                        + t.lastCommitTried, e);
             }
             recordsChecked += t.checked;
             opsMax = Math.max(opsMax, t.ops);
@@ -120,12 +123,13 @@ class SpillLogPowerCutTest {
             // a small disk in one trial of five: the spill runs into ENOSPC by itself
             long capacity = r.nextInt(5) == 0 ? 140 * 1024 + r.nextInt(64 * 1024) : Long.MAX_VALUE / 4;
             SimulatedDisk disk = new SimulatedDisk(DIR, new Random(r.nextLong()), capacity);
-            cutAt = 1 + r.nextInt(300);
+            cutAt = 1 + r.nextInt(180);
             disk.crashAt(cutAt);
             SpillLogConfig cfg = config();
             List<CompletableFuture<Long>> futures = new ArrayList<>();
             List<Message> futureMessages = new ArrayList<>();
             SpillLog log = null;
+            int doubleFailureAt = r.nextInt(4) == 0 ? r.nextInt(STEPS) : -1; // in one trial of four
             try {
                 log = SpillLog.open(cfg, disk, new MetricRegistry());
                 for (int step = 0; step < STEPS && !disk.crashed(); step++) {
@@ -137,7 +141,15 @@ class SpillLogPowerCutTest {
                     } else if (dice < 92) {
                         replay(log);
                     } else {
-                        disk.failNext(SimulatedDisk.Failure.values()[r.nextInt(SimulatedDisk.Failure.values().length)]);
+                        SimulatedDisk.Failure[] kinds = SimulatedDisk.Failure.values();
+                        SimulatedDisk.Failure kind = kinds[r.nextInt(kinds.length)];
+                        if (kind != SimulatedDisk.Failure.TRUNCATE_EIO) { // that one only with another, below
+                            disk.failNext(kind);
+                        }
+                    }
+                    if (step == doubleFailureAt) { // a failure, and the repair after it fails too: the log must stop
+                        disk.failNext(r.nextBoolean() ? SimulatedDisk.Failure.FSYNC_EIO : SimulatedDisk.Failure.WRITE_EIO,
+                                SimulatedDisk.Failure.TRUNCATE_EIO);
                     }
                 }
                 cutDuringWorkload = disk.crashed();
@@ -289,7 +301,8 @@ class SpillLogPowerCutTest {
                     return;
                 }
                 long upTo = batch.get(batch.size() - 1).index() + 1;
-                lastCommitTried = upTo;
+                // a commit that fails may still reach the disk: the highest one tried bounds the position
+                lastCommitTried = Math.max(lastCommitTried, upTo);
                 log.cursor().commit(upTo);
                 lastCommitReturned = upTo;
             } catch (IOException | SpillException e) {
