@@ -103,6 +103,60 @@ class ConfigLoaderTest {
                 .hasMessageContaining("expected a YAML mapping");
     }
 
+    @Test
+    void theExampleFileNamesEverySettingAndNothingElse() throws Exception {
+        com.fasterxml.jackson.databind.JsonNode tree = new com.fasterxml.jackson.databind.ObjectMapper(
+                new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(Path.of("relay.example.yaml").toFile());
+        List<String> inExample = new java.util.ArrayList<>();
+        leaves("", tree, inExample);
+        assertThat(inExample).containsExactlyInAnyOrderElementsOf(ConfigLoader.settings());
+    }
+
+    @Test
+    void everySettingHasAnEnvironmentVariable() {
+        assertThat(ConfigLoader.settings()).contains("sink.retry.wait", "sink.breaker.failureRate",
+                "listeners.admin.peers", "spill.reserveBytes", "metrics.graphite.interval");
+        RelayConfig c = ConfigLoader.load(null, Map.of("SPILLWAY_SINK_RETRY_WAIT", "75ms",
+                "SPILLWAY_SINK_BREAKER_FAILURE_RATE", "25.5", "SPILLWAY_LISTENERS_ADMIN_PEERS", "a:1,b:2",
+                "SPILLWAY_LISTENERS_LINE_ENABLED", "off", "SPILLWAY_SPILL_RESERVE_BYTES", "2MiB",
+                "SPILLWAY_METRICS_GRAPHITE_HOST", "g.example", "SPILLWAY_NAME", "r7"));
+        assertThat(c.sink().retryWait()).isEqualTo(Duration.ofMillis(75));
+        assertThat(c.sink().breakerFailureRate()).isEqualTo(25.5f);
+        assertThat(c.adminPeers()).containsExactly("a:1", "b:2");
+        assertThat(c.line().enabled()).isFalse();
+        assertThat(c.spill().reserveBytes()).isEqualTo(2L << 20);
+        assertThat(c.graphite().host()).isEqualTo("g.example");
+        assertThat(c.graphite().prefix()).isEqualTo("spillway.r7");
+        for (String setting : ConfigLoader.settings()) {
+            assertThat(ConfigLoader.envName(setting)).startsWith("SPILLWAY_").doesNotContain(".");
+        }
+    }
+
+    @Test
+    void rejectsWrongShapesNamingTheSetting() throws Exception {
+        assertThatThrownBy(() -> ConfigLoader.load(write("listeners:\n  line:\n    enabled: maybe\n"), Map.of()))
+                .hasMessage("listeners.line.enabled: 'maybe' (expected: true or false)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("spill:\n  maxBytes: huge\n"), Map.of()))
+                .hasMessage("spill.maxBytes: 'huge' (expected: a size in bytes, optionally with KiB, MiB or GiB)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("sink:\n  retry: 3\n"), Map.of()))
+                .hasMessageStartingWith("sink.retry: ");
+        assertThatThrownBy(() -> ConfigLoader.load(write("sink:\n  breaker:\n    windw: 2s\n"), Map.of()))
+                .hasMessageContaining("sink.breaker.windw: unknown setting").hasMessageContaining("window");
+        assertThatThrownBy(() -> ConfigLoader.load(write("listeners:\n  http:\n    port: -5\n"), Map.of()))
+                .hasMessage("listeners.http.port: -5 (expected: 0..65535; 0 = any free port)");
+    }
+
+    private static void leaves(String prefix, com.fasterxml.jackson.databind.JsonNode node, List<String> out) {
+        node.fields().forEachRemaining(e -> {
+            String path = prefix + e.getKey();
+            if (e.getValue().isObject()) {
+                leaves(path + ".", e.getValue(), out);
+            } else {
+                out.add(path);
+            }
+        });
+    }
+
     private Path write(String yaml) throws Exception {
         Path f = Files.createTempFile(dir, "relay", ".yaml");
         Files.writeString(f, yaml);
