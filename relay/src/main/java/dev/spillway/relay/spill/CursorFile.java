@@ -97,7 +97,7 @@ final class CursorFile implements Closeable {
             storage.rename(tmp, path);
             storage.syncDirectory(dir);
         } catch (IOException e) {
-            if (!SpillLog.mentionsNoSpace(e) || !storage.exists(path)) {
+            if (!DiskSpace.mentionsNoSpace(e) || !storage.exists(path)) {
                 throw e;
             }
             // A full disk, and a cursor file that must be written anew (damaged, or version 1):

@@ -4,7 +4,6 @@ import com.codahale.metrics.Counter;
 import com.codahale.metrics.Histogram;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
-import dev.spillway.relay.Message;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -13,7 +12,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,66 +27,25 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Commit order: write → fsync → publish the durable position (end index, and the durable
  * size of the active segment) → complete futures. A failed write or fsync fails every request
- * not yet durable (queued ones too, so none is acknowledged ahead of a refused one), truncates the segment back to its last durable byte and carries on; if even
- * that fails, the writer stops and the log refuses appends until reopened. A write that fails
+ * not yet durable (queued ones too, so none is acknowledged ahead of a refused one), truncates
+ * the segment back to its last durable byte and carries on; if even that fails, the writer stops and the log refuses appends until reopened. A write that fails
  * because the disk is full puts the log in its disk-full state (see {@link SpillLog}); while
  * in it the writer tries every {@value #DISK_FULL_RETRY_MILLIS} ms, and whenever the replayer
  * frees room, to win space back.
  *
- * <p>{@link #enqueue} and {@link #wake} are thread-safe; everything else runs on the writer thread.
+ * <p>Appenders hand it requests through a {@link RequestQueue}; everything here runs on the
+ * writer thread.
  */
 final class GroupCommitWriter implements Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(GroupCommitWriter.class);
     static final long DISK_FULL_RETRY_MILLIS = 200;
 
-    /** An append waiting for its fsync. */
-    static final class Pending {
-        final Message message;
-        final int size;
-        /** Bytes of this record's whole request when this is its first record, else 0. */
-        final long requestBytes;
-        /** True for the last record of its request. */
-        final boolean last;
-        final CompletableFuture<Long> future = new CompletableFuture<>();
-        long index;
-
-        Pending(Message message, int size, long requestBytes, boolean last) {
-            this.message = message;
-            this.size = size;
-            this.requestBytes = requestBytes;
-            this.last = last;
-        }
-    }
-
-    /** What the replay cursor may read: records below {@code endIndex}, and of the segment at {@code segmentBase}, bytes below {@code segmentBytes}. */
-    record Durable(long endIndex, long segmentBase, long segmentBytes) {}
-
-    /** The writer cannot go on: the log's files are in a state it cannot vouch for. */
-    private static final class WriterStopped extends RuntimeException {
-        WriterStopped(Throwable cause) {
-            super(cause);
-        }
-    }
-
-    enum Trigger {
-        QUEUE_EMPTY("queue-empty"), BYTES("bytes"), MAX_WAIT("max-wait"), ROLL("roll");
-
-        final String metric;
-
-        Trigger(String metric) {
-            this.metric = metric;
-        }
-    }
-
     private final SpillLog log;
     private final SpillLogConfig config;
     private final SpillStorage storage;
 
-    private final Object queueLock = new Object();
-    private ArrayDeque<Pending> queue = new ArrayDeque<>(); // guarded by queueLock
-    private boolean closing; // guarded by queueLock
-    private boolean woken; // guarded by queueLock
+    private final RequestQueue requests;
 
     // Owned by the writer thread.
     private SegmentFile active;
@@ -97,19 +54,20 @@ final class GroupCommitWriter implements Runnable {
     private long syncedSize;
     private long nextIndex;
     private final ByteBuffer buffer;
-    private final List<Pending> unsynced = new ArrayList<>();
+    private final List<PendingRecord> unsynced = new ArrayList<>();
     private long unsyncedBytes;
     private long firstUnsyncedNanos;
     private boolean stopped;
 
     private final Timer fsyncTimer;
     private final Histogram recordsPerFsync;
-    private final Counter[] triggerCounters = new Counter[Trigger.values().length];
+    private final Counter[] triggerCounters = new Counter[FlushTrigger.values().length];
     private final Counter writeFailures;
 
-    GroupCommitWriter(SpillLog log, SpillLogConfig config, SpillStorage storage, MetricRegistry metrics,
-            SegmentFile active, long activeSize, long nextIndex) throws IOException {
+    GroupCommitWriter(SpillLog log, RequestQueue requests, SpillLogConfig config, SpillStorage storage,
+            MetricRegistry metrics, SegmentFile active, long activeSize, long nextIndex) throws IOException {
         this.log = log;
+        this.requests = requests;
         this.config = config;
         this.storage = storage;
         this.active = active;
@@ -120,68 +78,31 @@ final class GroupCommitWriter implements Runnable {
         this.buffer = ByteBuffer.allocateDirect(config.writeBufferBytes());
         this.fsyncTimer = metrics.timer(MetricRegistry.name(SpillLog.class, "fsync"));
         this.recordsPerFsync = metrics.histogram(MetricRegistry.name(SpillLog.class, "records-per-fsync"));
-        for (Trigger t : Trigger.values()) {
+        for (FlushTrigger t : FlushTrigger.values()) {
             triggerCounters[t.ordinal()] = metrics.counter(MetricRegistry.name(SpillLog.class, "flush", t.metric));
         }
         this.writeFailures = metrics.counter(MetricRegistry.name(SpillLog.class, "write-failures"));
     }
 
     /** The durable position the log starts from. */
-    Durable initialDurable() {
-        return new Durable(nextIndex, active.baseIndex(), syncedSize);
-    }
-
-    /** Queues one request's records, in order, as one unit. */
-    void enqueue(List<Pending> request) {
-        synchronized (queueLock) {
-            if (closing) {
-                throw new SpillException("spill log closed");
-            }
-            boolean wasEmpty = queue.isEmpty();
-            queue.addAll(request);
-            if (wasEmpty) {
-                queueLock.notifyAll();
-            }
-        }
-    }
-
-    /** Room may have been freed: a writer in the disk-full state looks again now. */
-    void wake() {
-        synchronized (queueLock) {
-            woken = true;
-            queueLock.notifyAll();
-        }
-    }
-
-    /** Stops taking appends; the thread writes and syncs what is queued, then ends. */
-    void close() {
-        synchronized (queueLock) {
-            closing = true;
-            queueLock.notifyAll();
-        }
+    DurablePosition initialDurable() {
+        return new DurablePosition(nextIndex, active.baseIndex(), syncedSize);
     }
 
     @Override
     public void run() {
-        ArrayDeque<Pending> taken = new ArrayDeque<>();
+        ArrayDeque<PendingRecord> taken = new ArrayDeque<>();
         try {
             while (true) {
-                synchronized (queueLock) {
-                    if (queue.isEmpty() && !closing && !woken) {
-                        queueLock.wait(log.isDiskFull() ? DISK_FULL_RETRY_MILLIS : 0);
-                    }
-                    woken = false;
-                    if (queue.isEmpty() && closing) {
-                        break;
-                    }
-                    ArrayDeque<Pending> t = queue;
-                    queue = taken;
-                    taken = t;
+                ArrayDeque<PendingRecord> t = requests.take(taken, log.isDiskFull() ? DISK_FULL_RETRY_MILLIS : 0);
+                if (t == null) {
+                    break;
                 }
+                taken = t;
                 if (!taken.isEmpty()) {
                     writeAll(taken);
                     if (!unsynced.isEmpty()) {
-                        Trigger trigger = flushTrigger();
+                        FlushTrigger trigger = flushTrigger();
                         if (trigger != null) {
                             flushOrRecover(trigger);
                         }
@@ -191,7 +112,7 @@ final class GroupCommitWriter implements Runnable {
                 }
             }
             if (!unsynced.isEmpty()) {
-                flushOrRecover(Trigger.QUEUE_EMPTY);
+                flushOrRecover(FlushTrigger.QUEUE_EMPTY);
             }
         } catch (WriterStopped stopped) {
             fatal(stopped.getCause(), List.of(), taken); // fails what is left of the requests taken
@@ -209,26 +130,22 @@ final class GroupCommitWriter implements Runnable {
         }
     }
 
-    private Trigger flushTrigger() {
-        boolean queueEmpty;
-        synchronized (queueLock) {
-            queueEmpty = queue.isEmpty();
-        }
-        if (queueEmpty) {
-            return Trigger.QUEUE_EMPTY;
+    private FlushTrigger flushTrigger() {
+        if (requests.isEmpty()) {
+            return FlushTrigger.QUEUE_EMPTY;
         }
         if (unsyncedBytes >= config.flushBytes()) {
-            return Trigger.BYTES;
+            return FlushTrigger.BYTES;
         }
         if (System.nanoTime() - firstUnsyncedNanos >= config.flushMaxWait().toNanos()) {
-            return Trigger.MAX_WAIT;
+            return FlushTrigger.MAX_WAIT;
         }
         return null;
     }
 
-    private void writeAll(ArrayDeque<Pending> taken) {
+    private void writeAll(ArrayDeque<PendingRecord> taken) {
         try {
-            Pending p;
+            PendingRecord p;
             while ((p = taken.peek()) != null) {
                 long used = writtenSize + buffer.position();
                 if (p.requestBytes > 0 && used + p.requestBytes > config.segmentBytes()
@@ -271,7 +188,7 @@ final class GroupCommitWriter implements Runnable {
         }
     }
 
-    private void flushOrRecover(Trigger trigger) {
+    private void flushOrRecover(FlushTrigger trigger) {
         try {
             flush(trigger);
         } catch (IOException | RuntimeException e) {
@@ -280,15 +197,15 @@ final class GroupCommitWriter implements Runnable {
     }
 
     /** Fsyncs what is written, then publishes it and acknowledges its appends. Called between requests only. */
-    private void flush(Trigger trigger) throws IOException {
+    private void flush(FlushTrigger trigger) throws IOException {
         try (Timer.Context ignored = fsyncTimer.time()) {
             channel.force(false);
         }
         triggerCounters[trigger.ordinal()].inc();
         recordsPerFsync.update(unsynced.size());
         syncedSize = writtenSize;
-        log.published(new Durable(nextIndex, active.baseIndex(), syncedSize));
-        for (Pending p : unsynced) {
+        log.published(new DurablePosition(nextIndex, active.baseIndex(), syncedSize));
+        for (PendingRecord p : unsynced) {
             p.future.complete(p.index);
         }
         unsynced.clear();
@@ -303,7 +220,7 @@ final class GroupCommitWriter implements Runnable {
     private void roll() throws IOException {
         drainBuffer();
         if (!unsynced.isEmpty()) {
-            flush(Trigger.ROLL);
+            flush(FlushTrigger.ROLL);
         }
         SegmentFile next;
         try {
@@ -332,7 +249,7 @@ final class GroupCommitWriter implements Runnable {
         writtenSize = SegmentFile.HEADER_BYTES;
         syncedSize = SegmentFile.HEADER_BYTES;
         log.segmentAdded(next);
-        log.published(new Durable(nextIndex, next.baseIndex(), syncedSize));
+        log.published(new DurablePosition(nextIndex, next.baseIndex(), syncedSize));
         old.close();
     }
 
@@ -341,24 +258,21 @@ final class GroupCommitWriter implements Runnable {
      * its last durable byte so that the log stays a clean prefix. Stops the writer when even
      * that fails.
      */
-    private void recoverFromWriteFailure(Throwable cause, ArrayDeque<Pending> notWritten) {
+    private void recoverFromWriteFailure(Throwable cause, ArrayDeque<PendingRecord> notWritten) {
         if (cause instanceof WriterStopped stopped) {
             throw stopped;
         }
         writeFailures.inc();
-        boolean diskFull = log.isNoSpace(cause);
+        boolean diskFull = log.space().isNoSpace(cause);
         if (diskFull) {
-            log.enterDiskFull(cause); // at once: no append may take the room meanwhile
+            log.space().enterDiskFull(cause); // at once: no append may take the room meanwhile
         }
-        List<Pending> written = new ArrayList<>(unsynced); // on disk in whole or part, not durable
-        List<Pending> unwritten = new ArrayList<>(notWritten);
+        List<PendingRecord> written = new ArrayList<>(unsynced); // on disk in whole or part, not durable
+        List<PendingRecord> unwritten = new ArrayList<>(notWritten);
         notWritten.clear();
-        synchronized (queueLock) {
-            // and every request queued behind them: none may be acknowledged ahead of a refused
-            // one (its producer would re-send that one after it, out of order)
-            unwritten.addAll(queue);
-            queue.clear();
-        }
+        // and every request queued behind them: none may be acknowledged ahead of a refused one
+        // (its producer would re-send that one after it, out of order)
+        requests.drainTo(unwritten, false);
         unsynced.clear();
         unsyncedBytes = 0;
         buffer.clear();
@@ -380,7 +294,7 @@ final class GroupCommitWriter implements Runnable {
                 : new SpillException("spill log write failed: " + cause, cause);
         written.addAll(unwritten);
         log.released(written.size(), written.stream().mapToLong(p -> p.size).sum());
-        for (Pending p : written) {
+        for (PendingRecord p : written) {
             p.future.completeExceptionally(error);
         }
     }
@@ -402,7 +316,7 @@ final class GroupCommitWriter implements Runnable {
                 LOG.debug("No room yet for a fresh spill segment: {}", e.toString());
             }
         }
-        log.tryLeaveDiskFull();
+        log.space().tryLeaveDiskFull();
     }
 
     /**
@@ -410,29 +324,25 @@ final class GroupCommitWriter implements Runnable {
      * cut off again may still be on disk and be replayed after a reopen: their appends fail
      * with {@link SpillOutcomeUnknownException}, not as refusals; the rest are refused.
      */
-    private void fatal(Throwable cause, Collection<Pending> written, Collection<Pending> unwritten) {
+    private void fatal(Throwable cause, Collection<PendingRecord> written, Collection<PendingRecord> unwritten) {
         if (!stopped) {
             stopped = true;
             LOG.error("Spill log writer stopped; the log refuses appends until reopened", cause);
             log.failed(cause);
         }
-        List<Pending> unknown = new ArrayList<>(written);
+        List<PendingRecord> unknown = new ArrayList<>(written);
         unknown.addAll(unsynced);
         unsynced.clear();
-        List<Pending> refused = new ArrayList<>(unwritten);
-        synchronized (queueLock) {
-            closing = true;
-            refused.addAll(queue);
-            queue.clear();
-        }
+        List<PendingRecord> refused = new ArrayList<>(unwritten);
+        requests.drainTo(refused, true);
         log.released(unknown.size() + refused.size(), unknown.stream().mapToLong(p -> p.size).sum()
                 + refused.stream().mapToLong(p -> p.size).sum());
         SpillException outcomeUnknown = new SpillOutcomeUnknownException(cause);
-        for (Pending p : unknown) {
+        for (PendingRecord p : unknown) {
             p.future.completeExceptionally(outcomeUnknown);
         }
         SpillException error = new SpillException("spill log unusable: " + cause, cause);
-        for (Pending p : refused) {
+        for (PendingRecord p : refused) {
             p.future.completeExceptionally(error);
         }
     }

@@ -25,9 +25,9 @@ final class LogRecovery {
     private static final Logger LOG = LoggerFactory.getLogger(LogRecovery.class);
     private static final int SCAN_CHUNK_BYTES = 1024 * 1024;
 
-    /** The state the log starts from. */
+    /** The state the log starts from, with its cursor file open for commits. */
     record State(NavigableMap<Long, SegmentFile> segments, long activeSize, long endIndex, long committedIndex,
-            long readOffset, long pendingMessages, long pendingBytes, RecoveryReport report) {}
+            long readOffset, long pendingMessages, long pendingBytes, RecoveryReport report, CursorFile cursorFile) {}
 
     private final Path dir;
     private final int maxRecordBytes;
@@ -39,6 +39,23 @@ final class LogRecovery {
         this.dir = dir;
         this.maxRecordBytes = maxRecordBytes;
         this.storage = storage;
+    }
+
+    /**
+     * Recovers the log in {@code config.directory()} and opens its cursor file. When the disk is
+     * full and recovery needs a little room (a fresh segment, a cursor file written anew), gives
+     * up the reserve and recovers again (recovery is idempotent).
+     */
+    static State recover(SpillLogConfig config, SpillStorage storage, DiskSpace space) throws IOException {
+        try {
+            return new LogRecovery(config.directory(), config.maxRecordBytes(), storage).recover();
+        } catch (IOException e) {
+            if (!DiskSpace.mentionsNoSpace(e) || !space.giveUpReserve()) {
+                throw e;
+            }
+            LOG.warn("Spill disk full while recovering ({}): reserve given up, recovering again", e.getMessage());
+            return new LogRecovery(config.directory(), config.maxRecordBytes(), storage).recover();
+        }
     }
 
     State recover() throws IOException {
@@ -194,8 +211,9 @@ final class LogRecovery {
             readOffset = committed == kept.lastKey() ? SegmentFile.HEADER_BYTES : activeSize;
         }
         storage.syncDirectory(dir);
+        CursorFile cursorFile = CursorFile.open(dir, storage, committed);
         return new State(kept, activeSize, endIndex, committed, readOffset, pendingMessages, pendingBytes,
-                new RecoveryReport(List.copyOf(actions), bytesDropped, records));
+                new RecoveryReport(List.copyOf(actions), bytesDropped, records), cursorFile);
     }
 
     private long readCommitted() {

@@ -5,7 +5,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Reads durable records in log order and commits the replay position once records are safely
@@ -64,7 +63,7 @@ public final class ReplayCursor {
     public synchronized List<SpilledMessage> read(int maxRecords, long maxBytes) throws IOException {
         List<SpilledMessage> out = new ArrayList<>(Math.min(maxRecords, 1024));
         long bytes = 0;
-        GroupCommitWriter.Durable durable = log.durable();
+        DurablePosition durable = log.durable();
         while (out.size() < maxRecords && readIndex < durable.endIndex() && (out.isEmpty() || bytes < maxBytes)) {
             positionScanner();
             // Of the segment being written, only the durable bytes: what lies past them may be
@@ -132,15 +131,15 @@ public final class ReplayCursor {
     }
 
     private void positionScanner() throws IOException {
-        Map.Entry<Long, SegmentFile> entry = log.segmentContaining(readIndex);
-        if (entry == null) {
+        SegmentFile segment = log.segmentContaining(readIndex);
+        if (segment == null) {
             throw new SpillCorruptedException("no spill segment holds record " + readIndex);
         }
-        if (scanner != null && entry.getValue() == readSegment) {
+        if (scanner != null && segment == readSegment) {
             return;
         }
         closeChannel();
-        readSegment = entry.getValue();
+        readSegment = segment;
         readChannel = storage.open(readSegment.path(), StandardOpenOption.READ);
         long offset = pendingReadOffset;
         pendingReadOffset = -1;
@@ -161,7 +160,7 @@ public final class ReplayCursor {
     }
 
     private long readLimit() {
-        GroupCommitWriter.Durable durable = log.durable();
+        DurablePosition durable = log.durable();
         return readSegment.baseIndex() == durable.segmentBase() ? durable.segmentBytes() : Long.MAX_VALUE;
     }
 
