@@ -113,6 +113,28 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theConfigurationReferenceDocumentsEverySettingWithItsVariable() throws Exception {
+        Map<String, String> rows = new java.util.LinkedHashMap<>(); // setting -> its table row
+        for (String line : Files.readAllLines(Path.of("..", "docs", "configuration.md"))) {
+            if (!line.startsWith("| `")) {
+                continue;
+            }
+            String first = line.substring(2, line.indexOf(" |", 2));
+            String base = null;
+            for (String part : first.split(" / ")) {
+                String name = part.trim().replace("`", "");
+                if (name.startsWith(".")) {
+                    name = base.substring(0, base.lastIndexOf('.')) + name;
+                }
+                base = name;
+                rows.put(name, line);
+            }
+        }
+        assertThat(rows.keySet()).containsExactlyInAnyOrderElementsOf(ConfigLoader.settings());
+        rows.forEach((setting, row) -> assertThat(row).as(setting).contains(ConfigLoader.envName(setting)));
+    }
+
+    @Test
     void everySettingHasAnEnvironmentVariable() {
         assertThat(ConfigLoader.settings()).contains("sink.retry.wait", "sink.breaker.failureRate",
                 "listeners.admin.peers", "spill.reserveBytes", "metrics.graphite.interval");
