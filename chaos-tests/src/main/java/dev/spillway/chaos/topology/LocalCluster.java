@@ -144,9 +144,10 @@ public final class LocalCluster implements Closeable {
                 List<String> command = new ArrayList<>(List.of("java"));
                 command.addAll(RELAY_JVM_OPTIONS);
                 command.addAll(List.of("-jar", jar.toString(), "serve", "--config", yaml.toString()));
-                Node relay = new Node("relay-" + i, Node.Kind.RELAY, p[0], p[3], dir, command);
+                Node relay = Node.process("relay-" + i, Node.Kind.RELAY, p[0], p[3], dir, command);
                 if (layout.group().containers()) {
-                    relay.inContainer(ContainerRunner.image("relay"), List.of(base.toAbsolutePath(), jar.getParent()));
+                    relay = relay.inContainer(ContainerRunner.image("relay"),
+                            List.of(base.toAbsolutePath(), jar.getParent()));
                 }
                 relays.add(relay);
             }
@@ -163,10 +164,10 @@ public final class LocalCluster implements Closeable {
             Path cfg = hdir.resolve("haproxy.cfg");
             Files.writeString(cfg, haproxyConfig(relayPorts, group.redisNodes(), resp, line, http, stats, passthrough,
                     socket));
-            haproxy = new Node("haproxy", Node.Kind.HAPROXY, resp, stats, hdir,
+            haproxy = Node.process("haproxy", Node.Kind.HAPROXY, resp, stats, hdir,
                     List.of(Checkout.haproxyBinary(), "-f", cfg.toString()));
             if (layout.group().containers()) {
-                haproxy.inContainer(ContainerRunner.image("haproxy"), List.of(base.toAbsolutePath()));
+                haproxy = haproxy.inContainer(ContainerRunner.image("haproxy"), List.of(base.toAbsolutePath()));
             }
             haproxy.start();
             List<ClusterState.NodeRecord> records = new ArrayList<>();
@@ -339,11 +340,11 @@ public final class LocalCluster implements Closeable {
             try {
                 view = haproxyView();
             } catch (IOException notYet) {
-                if (Node.elapsedSince(start).compareTo(timeout) > 0) {
+                if (Timing.elapsedSince(start).compareTo(timeout) > 0) {
                     throw new IOException("HAProxy's runtime socket " + state.runtimeSocket() + " does not answer after "
                             + timeout + ": " + notYet.getMessage(), notYet);
                 }
-                Node.sleepMillis(100);
+                Timing.sleepMillis(100);
                 continue;
             }
             boolean allUp = !view.isEmpty() && relays.stream().filter(Node::isAlive)
@@ -352,10 +353,10 @@ public final class LocalCluster implements Closeable {
             if (allUp) {
                 return;
             }
-            if (Node.elapsedSince(start).compareTo(timeout) > 0) {
+            if (Timing.elapsedSince(start).compareTo(timeout) > 0) {
                 throw new IOException("HAProxy does not see all relays UP after " + timeout + ": " + view);
             }
-            Node.sleepMillis(100);
+            Timing.sleepMillis(100);
         }
     }
 
@@ -392,7 +393,7 @@ public final class LocalCluster implements Closeable {
         }
         long start = System.nanoTime();
         n.terminate(grace);
-        LOG.info("Stopped {} (pid {}) in {} ms", n.name(), n.pid(), Node.elapsedSince(start).toMillis());
+        LOG.info("Stopped {} (pid {}) in {} ms", n.name(), n.pid(), Timing.elapsedSince(start).toMillis());
     }
 
     private static int port(int base, int offset) throws IOException {

@@ -122,10 +122,10 @@ public final class SentinelGroup implements Closeable {
                         "REPLICAOF", i == 0 ? "" : "replicaof 127.0.0.1 " + masterPort));
                 Path confPath = dir.resolve("redis.conf");
                 Files.writeString(confPath, conf);
-                Node n = new Node("redis-" + (i + 1), Node.Kind.REDIS, port, port, dir,
+                Node n = Node.process("redis-" + (i + 1), Node.Kind.REDIS, port, port, dir,
                         List.of("redis-server", confPath.toString()));
                 if (options.containers()) {
-                    n.inContainer(ContainerRunner.image("redis"), List.of(baseDir.toAbsolutePath()));
+                    n = n.inContainer(ContainerRunner.image("redis"), List.of(baseDir.toAbsolutePath()));
                 }
                 redis.add(n);
                 n.start();
@@ -139,10 +139,10 @@ public final class SentinelGroup implements Closeable {
                         "FAILOVER_TIMEOUT_MS", String.valueOf(options.failoverTimeoutMillis())));
                 Path confPath = dir.resolve("sentinel.conf");
                 Files.writeString(confPath, conf);
-                Node n = new Node("sentinel-" + (i + 1), Node.Kind.SENTINEL, port, port, dir,
+                Node n = Node.process("sentinel-" + (i + 1), Node.Kind.SENTINEL, port, port, dir,
                         List.of("redis-sentinel", confPath.toString()));
                 if (options.containers()) {
-                    n.inContainer(ContainerRunner.image("redis"), List.of(baseDir.toAbsolutePath()));
+                    n = n.inContainer(ContainerRunner.image("redis"), List.of(baseDir.toAbsolutePath()));
                 }
                 sentinels.add(n);
                 n.start();
@@ -207,10 +207,10 @@ public final class SentinelGroup implements Closeable {
                     return m;
                 }
             }
-            if (Node.elapsedSince(start).compareTo(timeout) > 0) {
+            if (Timing.elapsedSince(start).compareTo(timeout) > 0) {
                 throw new IOException("Sentinel group not healthy after " + timeout + ": master " + agreed);
             }
-            Node.sleepMillis(100);
+            Timing.sleepMillis(100);
         }
     }
 
@@ -222,10 +222,10 @@ public final class SentinelGroup implements Closeable {
             if (m.isPresent() && m.get() != old) {
                 return m.get();
             }
-            if (Node.elapsedSince(start).compareTo(timeout) > 0) {
+            if (Timing.elapsedSince(start).compareTo(timeout) > 0) {
                 throw new IOException("no failover away from " + old + " within " + timeout);
             }
-            Node.sleepMillis(50);
+            Timing.sleepMillis(50);
         }
     }
 
