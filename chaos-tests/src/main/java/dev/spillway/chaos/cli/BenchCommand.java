@@ -194,7 +194,7 @@ public final class BenchCommand implements Callable<Integer> {
         String master = cluster.group().awaitHealthy(Duration.ofSeconds(30)).name();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
-            Map<String, String> v = cluster.haproxyServers("redis_master");
+            Map<String, String> v = cluster.haproxyRuntime().servers("redis_master");
             long up = v.values().stream().filter(x -> x.startsWith("UP")).count();
             if (up == 1 && v.getOrDefault(master, "").startsWith("UP")) {
                 return;
@@ -202,7 +202,7 @@ public final class BenchCommand implements Callable<Integer> {
             TimeUnit.MILLISECONDS.sleep(200);
         }
         throw new IOException("HAProxy's passthrough does not point at the master " + master + " alone: "
-                + cluster.haproxyServers("redis_master"));
+                + cluster.haproxyRuntime().servers("redis_master"));
     }
 
     private static int masterPort(LocalCluster cluster) throws IOException {

@@ -314,9 +314,7 @@ public final class ChaosCommand implements Runnable {
                 Node r = c.relays().get(relay - 1);
                 r.start();
                 c.saveState();
-                for (String b : List.of("relays_resp", "relays_line", "relays_http")) {
-                    c.haproxyCommand("set server " + b + "/" + r.name() + " state ready");
-                }
+                c.haproxyRuntime().setRelayState(r.name(), "ready");
                 what += "; restarted and ready again";
             }
             return what;
