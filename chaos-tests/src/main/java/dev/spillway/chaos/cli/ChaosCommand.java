@@ -1,7 +1,5 @@
 package dev.spillway.chaos.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.spillway.chaos.run.ChaosReport;
 import dev.spillway.chaos.run.ChaosRun;
 import dev.spillway.chaos.run.Fault;
@@ -12,13 +10,11 @@ import dev.spillway.chaos.run.Topology;
 import dev.spillway.chaos.topology.LocalCluster;
 import dev.spillway.chaos.topology.Node;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -36,35 +32,6 @@ public final class ChaosCommand implements Runnable {
     @Override
     public void run() {
         new picocli.CommandLine(this).usage(System.out);
-    }
-
-    static Duration duration(String s) {
-        Matcher m = Pattern.compile("(\\d+)(ms|s|m|h)").matcher(s.trim());
-        if (!m.matches()) {
-            throw new IllegalArgumentException("duration '" + s + "' (expected e.g. 500ms, 10s, 2m, 1h)");
-        }
-        long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            default -> Duration.ofHours(n);
-        };
-    }
-
-    /** A size such as 512k, 1m or 16m (KiB, MiB, GiB; a bare number is bytes). */
-    static long bytes(String s) {
-        Matcher m = Pattern.compile("(\\d+)([kmg]?)i?b?", Pattern.CASE_INSENSITIVE).matcher(s.trim());
-        if (!m.matches()) {
-            throw new IllegalArgumentException("size '" + s + "' (expected e.g. 512k, 1m, 16m)");
-        }
-        long n = Long.parseLong(m.group(1));
-        return switch (m.group(2).toLowerCase(java.util.Locale.ROOT)) {
-            case "k" -> n << 10;
-            case "m" -> n << 20;
-            case "g" -> n << 30;
-            default -> n;
-        };
     }
 
     static LocalCluster attached(BaseOption base) throws IOException {
@@ -136,7 +103,7 @@ public final class ChaosCommand implements Runnable {
                     + (pipelined > 0 ? " + " + pipelined + " pipelined RESP connections (bursts of " + depth + ", "
                             + pipelinedRate + " values/s each)" : "")
                     + ", seed " + s + ", values prefixed " + prefix);
-            ChaosRun.Options options = new ChaosRun.Options(menu, duration(duration), maxFaults, producers, rate, s,
+            ChaosRun.Options options = new ChaosRun.Options(menu, Units.duration(duration), maxFaults, producers, rate, s,
                     "data_queue", prefix, false);
             if (pipelined > 0) {
                 options = options.pipelined(pipelined, depth, pipelinedRate);
@@ -151,10 +118,7 @@ public final class ChaosCommand implements Runnable {
             }
             System.out.println();
             System.out.print(r.toText());
-            Path file = report.isAbsolute() ? report : dev.spillway.chaos.topology.Checkout.root().resolve(report);
-            Files.createDirectories(file.getParent());
-            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), r);
-            System.out.println("JSON report: " + file);
+            System.out.println("JSON report: " + JsonFile.write(report, r));
             return r.ok() ? 0 : 1;
         }
     }
@@ -176,11 +140,24 @@ public final class ChaosCommand implements Runnable {
         }
     }
 
-    @Command(name = "kill-master", description = "SIGKILL the current master; restart it once Sentinel promoted another.")
-    static final class KillMaster extends Single {
+    /** A fault of the chaos suite's menu, injected once. */
+    abstract static class FaultShot extends Single {
+        private final Fault fault;
+
+        FaultShot(Fault fault) {
+            this.fault = fault;
+        }
+
         @Override
         String act(ProcessTopology t) throws Exception {
-            return Fault.KILL_MASTER.inject(t, new java.util.Random());
+            return fault.inject(t, new Random());
+        }
+    }
+
+    @Command(name = "kill-master", description = "SIGKILL the current master; restart it once Sentinel promoted another.")
+    static final class KillMaster extends FaultShot {
+        KillMaster() {
+            super(Fault.KILL_MASTER);
         }
     }
 
@@ -194,7 +171,7 @@ public final class ChaosCommand implements Runnable {
             String m = t.currentMaster();
             t.freeze(m);
             try {
-                Thread.sleep(duration(length).toMillis());
+                Thread.sleep(Units.duration(length).toMillis());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } finally {
@@ -205,32 +182,41 @@ public final class ChaosCommand implements Runnable {
     }
 
     @Command(name = "shutdown-master", description = "SHUTDOWN NOSAVE the current master; restart it after the failover.")
-    static final class ShutdownMaster extends Single {
+    static final class ShutdownMaster extends FaultShot {
+        ShutdownMaster() {
+            super(Fault.SHUTDOWN_MASTER);
+        }
+    }
+
+    /** SIGKILL one node and restart it two seconds later. */
+    abstract static class KillThenRestart extends Single {
+        abstract String node();
+
         @Override
         String act(ProcessTopology t) throws Exception {
-            return Fault.SHUTDOWN_MASTER.inject(t, new java.util.Random());
+            return Fault.killThenRestart(t, node(), Duration.ofSeconds(2));
         }
     }
 
     @Command(name = "kill-relay", description = "SIGKILL relay N (1-based) and restart it on its spill directory.")
-    static final class KillRelay extends Single {
+    static final class KillRelay extends KillThenRestart {
         @Parameters(index = "0", description = "Relay number.")
         int relay;
 
         @Override
-        String act(ProcessTopology t) throws Exception {
-            return Fault.killThenRestart(t, "relay-" + relay, Duration.ofSeconds(2));
+        String node() {
+            return "relay-" + relay;
         }
     }
 
     @Command(name = "kill-sentinel", description = "SIGKILL Sentinel N (1-based) and restart it.")
-    static final class KillSentinel extends Single {
+    static final class KillSentinel extends KillThenRestart {
         @Parameters(index = "0", description = "Sentinel number.")
         int sentinel;
 
         @Override
-        String act(ProcessTopology t) throws Exception {
-            return Fault.killThenRestart(t, "sentinel-" + sentinel, Duration.ofSeconds(2));
+        String node() {
+            return "sentinel-" + sentinel;
         }
     }
 
@@ -241,26 +227,24 @@ public final class ChaosCommand implements Runnable {
 
         @Override
         String act(ProcessTopology t) throws Exception {
-            return Fault.allRedisDownFor(t, duration(length)) + "; healthy master "
+            return Fault.allRedisDownFor(t, Units.duration(length)) + "; healthy master "
                     + t.awaitHealthy(Duration.ofSeconds(60));
         }
     }
 
     @Command(name = "pause-until-promotion", description = "SIGSTOP the current master and SIGCONT it the moment a "
             + "Sentinel announces +promoted-slave (subscribed first); wait until the old master is a replica again.")
-    static final class PauseUntilPromotion extends Single {
-        @Override
-        String act(ProcessTopology t) throws Exception {
-            return Fault.PAUSE_UNTIL_PROMOTION.inject(t, new java.util.Random());
+    static final class PauseUntilPromotion extends FaultShot {
+        PauseUntilPromotion() {
+            super(Fault.PAUSE_UNTIL_PROMOTION);
         }
     }
 
     @Command(name = "manual-failover", description = "SENTINEL FAILOVER mymaster on a random Sentinel (retrying "
             + "-INPROG / -NOGOODSLAVE); wait until the Sentinels agree and the old master is a replica again.")
-    static final class ManualFailover extends Single {
-        @Override
-        String act(ProcessTopology t) throws Exception {
-            return Fault.MANUAL_FAILOVER.inject(t, new java.util.Random());
+    static final class ManualFailover extends FaultShot {
+        ManualFailover() {
+            super(Fault.MANUAL_FAILOVER);
         }
     }
 
@@ -272,7 +256,7 @@ public final class ChaosCommand implements Runnable {
 
         @Override
         String act(ProcessTopology t) throws Exception {
-            return Fault.freezeSentinelMajority(t, new java.util.Random(), duration(length));
+            return Fault.freezeSentinelMajority(t, new Random(), Units.duration(length));
         }
     }
 
@@ -292,8 +276,8 @@ public final class ChaosCommand implements Runnable {
 
         @Override
         String act(ProcessTopology t) throws Exception {
-            return SpillDiskFull.inject(t, SpillDiskFull.Options.defaults().leaveFree(bytes(leaveFree))
-                    .maxOutage(duration(maxOutage)));
+            return SpillDiskFull.inject(t, SpillDiskFull.Options.defaults().leaveFree(Units.bytes(leaveFree))
+                    .maxOutage(Units.duration(maxOutage)));
         }
     }
 
@@ -314,9 +298,7 @@ public final class ChaosCommand implements Runnable {
                 Node r = c.relays().get(relay - 1);
                 r.start();
                 c.saveState();
-                for (String b : List.of("relays_resp", "relays_line", "relays_http")) {
-                    c.haproxyCommand("set server " + b + "/" + r.name() + " state ready");
-                }
+                c.haproxyRuntime().setRelayState(r.name(), "ready");
                 what += "; restarted and ready again";
             }
             return what;

@@ -70,7 +70,7 @@ public final class StatusCommand implements Callable<Integer> {
         out.put("nodes", nodes);
         Map<String, String> view;
         try {
-            view = cluster.haproxyView();
+            view = cluster.haproxyRuntime().relayView();
         } catch (Exception e) {
             view = Map.of();
         }

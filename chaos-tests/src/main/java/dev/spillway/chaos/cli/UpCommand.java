@@ -32,7 +32,7 @@ public final class UpCommand implements Callable<Integer> {
         }
         LocalCluster.Layout layout = LocalCluster.Layout.local();
         if (spillDisk != null) {
-            layout = layout.withSpillDisk(ChaosCommand.bytes(spillDisk));
+            layout = layout.withSpillDisk(Units.bytes(spillDisk));
         }
         LocalCluster cluster = LocalCluster.start(dir, layout);
         var s = cluster.state();

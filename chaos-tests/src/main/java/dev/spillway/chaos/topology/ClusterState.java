@@ -23,7 +23,7 @@ public record ClusterState(List<NodeRecord> nodes, int respPort, int linePort, i
         }
 
         Node toNode() {
-            Node n = new Node(name, kind, port, probePort, Path.of(dir), command);
+            ProcessNode n = new ProcessNode(name, kind, port, probePort, Path.of(dir), command);
             n.attach(pid);
             return n;
         }

@@ -1,14 +1,7 @@
 package dev.spillway.chaos.topology;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.Closeable;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -37,7 +30,6 @@ public final class LocalCluster implements Closeable {
      */
     public static final List<String> RELAY_JVM_OPTIONS = List.of("-Xms64m", "-Xmx192m", "-XX:+UseSerialGC",
             "-XX:+ExitOnOutOfMemoryError");
-
 
     private static final Logger LOG = LoggerFactory.getLogger(LocalCluster.class);
 
@@ -86,7 +78,7 @@ public final class LocalCluster implements Closeable {
                 throw new IllegalArgumentException("spill disk size: " + bytes + " (expected: > 0)");
             }
             Map<String, Object> settings = new LinkedHashMap<>(SMALL_DISK_RELAY_SETTINGS);
-            merge(settings, relaySettings);
+            ConfigRenderer.merge(settings, relaySettings);
             return new Layout(group, relays, relayPortBase, respPort, linePort, httpPort, statsPort, passthroughPort,
                     Map.copyOf(settings), bytes);
         }
@@ -122,61 +114,33 @@ public final class LocalCluster implements Closeable {
         List<Node> relays = new ArrayList<>();
         Node haproxy = null;
         try {
-            List<int[]> relayPorts = new ArrayList<>();
+            List<Ports.Relay> relayPorts = new ArrayList<>();
             for (int i = 1; i <= layout.relays(); i++) {
-                int b = layout.relayPortBase();
-                int[] ports = {port(b, i), port(b, 100 + i), port(b, 200 + i), port(b, 300 + i)};
-                relayPorts.add(ports);
+                relayPorts.add(Ports.relay(layout.relayPortBase(), i));
             }
-            List<String> peers = relayPorts.stream().map(p -> "127.0.0.1:" + p[3]).toList();
+            List<String> peers = relayPorts.stream().map(p -> "127.0.0.1:" + p.admin()).toList();
             for (int i = 1; i <= layout.relays(); i++) {
-                int[] p = relayPorts.get(i - 1);
-                Path dir = Files.createDirectories(base.resolve("relay-" + i));
-                Path spill = dir.resolve("spill");
-                if (layout.spillDiskBytes() > 0) {
-                    Path disk = SpillDisk.mountPoint(dir);
-                    SpillDisk.mount(disk, layout.spillDiskBytes());
-                    spill = disk.resolve(SpillDisk.SPILL_DIR);
-                }
-                Path yaml = dir.resolve("relay.yaml");
-                writeRelayConfig(yaml, "relay-" + i, p, group.sentinelAddresses(), spill, peers,
-                        layout.relaySettings());
-                List<String> command = new ArrayList<>(List.of("java"));
-                command.addAll(RELAY_JVM_OPTIONS);
-                command.addAll(List.of("-jar", jar.toString(), "serve", "--config", yaml.toString()));
-                Node relay = new Node("relay-" + i, Node.Kind.RELAY, p[0], p[3], dir, command);
-                if (layout.group().containers()) {
-                    relay.inContainer(ContainerRunner.image("relay"), List.of(base.toAbsolutePath(), jar.getParent()));
-                }
-                relays.add(relay);
+                relays.add(relay(base, layout, jar, i, relayPorts.get(i - 1), group.sentinelAddresses(), peers));
             }
             for (Node r : relays) {
                 r.start();
             }
-            int resp = SentinelGroup.portOrFree(layout.respPort());
-            int line = SentinelGroup.portOrFree(layout.linePort());
-            int http = SentinelGroup.portOrFree(layout.httpPort());
-            int stats = SentinelGroup.portOrFree(layout.statsPort());
-            int passthrough = SentinelGroup.portOrFree(layout.passthroughPort());
             Path hdir = Files.createDirectories(base.resolve("haproxy"));
-            String socket = hdir.resolve("admin.sock").toString();
+            ConfigRenderer.HaproxyFrontends f = new ConfigRenderer.HaproxyFrontends(
+                    Ports.portOrFree(layout.respPort()), Ports.portOrFree(layout.linePort()),
+                    Ports.portOrFree(layout.httpPort()), Ports.portOrFree(layout.statsPort()),
+                    Ports.portOrFree(layout.passthroughPort()), hdir.resolve("admin.sock").toString());
             Path cfg = hdir.resolve("haproxy.cfg");
-            Files.writeString(cfg, haproxyConfig(relayPorts, group.redisNodes(), resp, line, http, stats, passthrough,
-                    socket));
-            haproxy = new Node("haproxy", Node.Kind.HAPROXY, resp, stats, hdir,
+            Files.writeString(cfg, ConfigRenderer.haproxy(relayPorts, group.redisNodes(), f));
+            haproxy = Node.process("haproxy", Node.Kind.HAPROXY, f.resp(), f.stats(), hdir,
                     List.of(Checkout.haproxyBinary(), "-f", cfg.toString()));
             if (layout.group().containers()) {
-                haproxy.inContainer(ContainerRunner.image("haproxy"), List.of(base.toAbsolutePath()));
+                haproxy = haproxy.inContainer(ContainerRunner.image("haproxy"), List.of(base.toAbsolutePath()));
             }
             haproxy.start();
-            List<ClusterState.NodeRecord> records = new ArrayList<>();
-            group.redisNodes().forEach(n -> records.add(ClusterState.NodeRecord.of(n)));
-            group.sentinelNodes().forEach(n -> records.add(ClusterState.NodeRecord.of(n)));
-            relays.forEach(n -> records.add(ClusterState.NodeRecord.of(n)));
-            records.add(ClusterState.NodeRecord.of(haproxy));
-            ClusterState state = new ClusterState(records, resp, line, http, stats, passthrough, socket);
-            state.write(base);
-            LocalCluster cluster = new LocalCluster(base, group, relays, haproxy, state);
+            LocalCluster cluster = new LocalCluster(base, group, relays, haproxy, new ClusterState(List.of(), f.resp(),
+                    f.line(), f.http(), f.stats(), f.passthrough(), f.runtimeSocket()));
+            cluster.saveState();
             cluster.awaitRelaysUp(Duration.ofSeconds(30));
             return cluster;
         } catch (IOException | RuntimeException e) {
@@ -190,6 +154,27 @@ public final class LocalCluster implements Closeable {
             }
             throw e;
         }
+    }
+
+    /** Relay {@code i}: its directory, spill disk (if the layout has them) and YAML; not started. */
+    private static Node relay(Path base, Layout layout, Path jar, int i, Ports.Relay ports, List<String> sentinels,
+            List<String> peers) throws IOException {
+        Path dir = Files.createDirectories(base.resolve("relay-" + i));
+        Path spill = dir.resolve("spill");
+        if (layout.spillDiskBytes() > 0) {
+            Path disk = SpillDisk.mountPoint(dir);
+            SpillDisk.mount(disk, layout.spillDiskBytes());
+            spill = disk.resolve(SpillDisk.SPILL_DIR);
+        }
+        Path yaml = dir.resolve("relay.yaml");
+        ConfigRenderer.writeRelay(yaml, "relay-" + i, ports, sentinels, spill, peers, layout.relaySettings());
+        List<String> command = new ArrayList<>(List.of("java"));
+        command.addAll(RELAY_JVM_OPTIONS);
+        command.addAll(List.of("-jar", jar.toString(), "serve", "--config", yaml.toString()));
+        Node relay = Node.process("relay-" + i, Node.Kind.RELAY, ports.resp(), ports.admin(), dir, command);
+        return layout.group().containers()
+                ? relay.inContainer(ContainerRunner.image("relay"), List.of(base.toAbsolutePath(), jar.getParent()))
+                : relay;
     }
 
     /** The cluster a previous {@code start} left running in {@code base}, if any of it still runs. */
@@ -268,8 +253,8 @@ public final class LocalCluster implements Closeable {
     }
 
     /**
-     * Rewrites the state file with every node's current pid; called after a node was restarted,
-     * so that {@code down} and later commands find the new process.
+     * Writes the state file with every node's current pid; called after the start and after a
+     * node was restarted, so that {@code down} and later commands find the new process.
      */
     public synchronized void saveState() throws IOException {
         List<ClusterState.NodeRecord> records = allNodes().stream().map(ClusterState.NodeRecord::of).toList();
@@ -279,44 +264,9 @@ public final class LocalCluster implements Closeable {
         state.write(base);
     }
 
-    /** Sends a command to HAProxy's runtime API and returns its answer. */
-    public String haproxyCommand(String command) throws IOException {
-        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            ch.connect(UnixDomainSocketAddress.of(state.runtimeSocket()));
-            ch.write(ByteBuffer.wrap((command + "\n").getBytes(StandardCharsets.US_ASCII)));
-            ByteBuffer buf = ByteBuffer.allocate(1 << 16);
-            StringBuilder out = new StringBuilder();
-            while (ch.read(buf) > 0) {
-                buf.flip();
-                out.append(StandardCharsets.UTF_8.decode(buf));
-                buf.clear();
-            }
-            return out.toString().trim();
-        }
-    }
-
-    /** HAProxy's state of each server of {@code backend}, e.g. {@code redis-1 -> DOWN}. */
-    public Map<String, String> haproxyServers(String backend) throws IOException {
-        Map<String, String> view = new LinkedHashMap<>();
-        for (String line : haproxyCommand("show stat").split("\n")) {
-            String[] f = line.split(",", -1);
-            if (f.length > 17 && f[0].equals(backend) && !f[1].equals("BACKEND") && !f[1].equals("FRONTEND")) {
-                view.put(f[1], f[17]);
-            }
-        }
-        return view;
-    }
-
-    /** HAProxy's state for each relay in each backend, e.g. {@code relays_resp/relay-1 -> UP}. */
-    public Map<String, String> haproxyView() throws IOException {
-        Map<String, String> view = new LinkedHashMap<>();
-        for (String line : haproxyCommand("show stat").split("\n")) {
-            String[] f = line.split(",", -1);
-            if (f.length > 17 && f[0].startsWith("relays_") && !f[1].equals("BACKEND") && !f[1].equals("FRONTEND")) {
-                view.put(f[0] + "/" + f[1], f[17]);
-            }
-        }
-        return view;
+    /** HAProxy's runtime API. */
+    public HaproxyRuntime haproxyRuntime() {
+        return new HaproxyRuntime(state.runtimeSocket());
     }
 
     /**
@@ -325,9 +275,7 @@ public final class LocalCluster implements Closeable {
      */
     public void drainRelay(int i, Duration grace) throws IOException {
         Node relay = relays.get(i - 1);
-        for (String backend : List.of("relays_resp", "relays_line", "relays_http")) {
-            haproxyCommand("set server " + backend + "/" + relay.name() + " state drain");
-        }
+        haproxyRuntime().setRelayState(relay.name(), "drain");
         relay.terminate(grace);
     }
 
@@ -337,13 +285,13 @@ public final class LocalCluster implements Closeable {
         while (true) {
             Map<String, String> view;
             try {
-                view = haproxyView();
+                view = haproxyRuntime().relayView();
             } catch (IOException notYet) {
-                if (Node.elapsedSince(start).compareTo(timeout) > 0) {
+                if (Timing.elapsedSince(start).compareTo(timeout) > 0) {
                     throw new IOException("HAProxy's runtime socket " + state.runtimeSocket() + " does not answer after "
                             + timeout + ": " + notYet.getMessage(), notYet);
                 }
-                Node.sleepMillis(100);
+                Timing.sleepMillis(100);
                 continue;
             }
             boolean allUp = !view.isEmpty() && relays.stream().filter(Node::isAlive)
@@ -352,10 +300,10 @@ public final class LocalCluster implements Closeable {
             if (allUp) {
                 return;
             }
-            if (Node.elapsedSince(start).compareTo(timeout) > 0) {
+            if (Timing.elapsedSince(start).compareTo(timeout) > 0) {
                 throw new IOException("HAProxy does not see all relays UP after " + timeout + ": " + view);
             }
-            Node.sleepMillis(100);
+            Timing.sleepMillis(100);
         }
     }
 
@@ -392,71 +340,6 @@ public final class LocalCluster implements Closeable {
         }
         long start = System.nanoTime();
         n.terminate(grace);
-        LOG.info("Stopped {} (pid {}) in {} ms", n.name(), n.pid(), Node.elapsedSince(start).toMillis());
-    }
-
-    private static int port(int base, int offset) throws IOException {
-        return base == 0 ? SentinelGroup.portOrFree(0) : base + offset;
-    }
-
-    private static void writeRelayConfig(Path yaml, String name, int[] p, List<String> sentinels, Path spill,
-            List<String> peers, Map<String, Object> overrides) throws IOException {
-        Map<String, Object> cfg = new LinkedHashMap<>();
-        cfg.put("name", name);
-        cfg.put("listeners", Map.of(
-                "resp", Map.of("host", "127.0.0.1", "port", p[0]),
-                "line", Map.of("host", "127.0.0.1", "port", p[1]),
-                "http", Map.of("host", "127.0.0.1", "port", p[2]),
-                "admin", Map.of("host", "127.0.0.1", "port", p[3], "peers", peers)));
-        cfg.put("sink", new LinkedHashMap<>(Map.of("sentinels", sentinels)));
-        cfg.put("spill", new LinkedHashMap<>(Map.of("dir", spill.toString())));
-        merge(cfg, overrides);
-        new ObjectMapper(new YAMLFactory()).writeValue(yaml.toFile(), cfg);
-    }
-
-    @SuppressWarnings("unchecked")
-    static void merge(Map<String, Object> into, Map<String, Object> from) {
-        for (Map.Entry<String, Object> e : from.entrySet()) {
-            Object existing = into.get(e.getKey());
-            if (existing instanceof Map<?, ?> a && e.getValue() instanceof Map<?, ?> b) {
-                Map<String, Object> copy = new LinkedHashMap<>((Map<String, Object>) a);
-                merge(copy, (Map<String, Object>) b);
-                into.put(e.getKey(), copy);
-            } else {
-                into.put(e.getKey(), e.getValue());
-            }
-        }
-    }
-
-    private static String haproxyConfig(List<int[]> relayPorts, List<Node> redis, int resp, int line, int http,
-            int stats, int passthrough, String socket) throws IOException {
-        String template = Files.readString(Checkout.root().resolve("haproxy/haproxy.cfg.template"));
-        StringBuilder respServers = new StringBuilder();
-        StringBuilder lineServers = new StringBuilder();
-        StringBuilder httpServers = new StringBuilder();
-        for (int i = 0; i < relayPorts.size(); i++) {
-            int[] p = relayPorts.get(i);
-            String name = "relay-" + (i + 1);
-            respServers.append("    server ").append(name).append(" 127.0.0.1:").append(p[0]).append(" check port ")
-                    .append(p[3]).append('\n');
-            lineServers.append("    server ").append(name).append(" 127.0.0.1:").append(p[1]).append(" check port ")
-                    .append(p[3]).append('\n');
-            httpServers.append("    server ").append(name).append(" 127.0.0.1:").append(p[2]).append(" check port ")
-                    .append(p[3]).append('\n');
-        }
-        StringBuilder redisServers = new StringBuilder();
-        for (Node r : redis) {
-            redisServers.append("    server ").append(r.name()).append(" 127.0.0.1:").append(r.port())
-                    .append(" check inter 1s\n");
-        }
-        return SentinelGroup.fill(template, Map.ofEntries(Map.entry("BIND", "127.0.0.1"),
-                Map.entry("PASSTHROUGH_PORT", String.valueOf(passthrough)),
-                Map.entry("REDIS_SERVERS", redisServers.toString().stripTrailing()),
-                Map.entry("RESP_PORT", String.valueOf(resp)),
-                Map.entry("LINE_PORT", String.valueOf(line)), Map.entry("HTTP_PORT", String.valueOf(http)),
-                Map.entry("STATS_PORT", String.valueOf(stats)), Map.entry("RUNTIME_SOCKET", socket),
-                Map.entry("RESP_SERVERS", respServers.toString().stripTrailing()),
-                Map.entry("LINE_SERVERS", lineServers.toString().stripTrailing()),
-                Map.entry("HTTP_SERVERS", httpServers.toString().stripTrailing())));
+        LOG.info("Stopped {} (pid {}) in {} ms", n.name(), n.pid(), Timing.elapsedSince(start).toMillis());
     }
 }

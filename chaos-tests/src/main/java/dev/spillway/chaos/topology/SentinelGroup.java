@@ -2,7 +2,6 @@ package dev.spillway.chaos.topology;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -103,47 +102,33 @@ public final class SentinelGroup implements Closeable {
 
     /** Writes configurations, starts every node and waits until the Sentinels agree on the master. */
     public static SentinelGroup start(Path baseDir, Options options) throws IOException {
-        Path templates = Checkout.root().resolve("sentinel-config");
-        String redisTemplate = Files.readString(templates.resolve("redis.conf.template"));
-        String sentinelTemplate = Files.readString(templates.resolve("sentinel.conf.template"));
         List<Node> redis = new ArrayList<>();
         List<Node> sentinels = new ArrayList<>();
         SentinelGroup group = new SentinelGroup(redis, sentinels, options.sentinelDebug());
         try {
             int masterPort = 0;
             for (int i = 0; i < options.redisPorts().size(); i++) {
-                int port = portOrFree(options.redisPorts().get(i));
+                int port = Ports.portOrFree(options.redisPorts().get(i));
                 if (i == 0) {
                     masterPort = port;
                 }
                 Path dir = Files.createDirectories(baseDir.resolve("redis-" + (i + 1)));
-                String conf = fill(redisTemplate, Map.of("PORT", String.valueOf(port), "DIR", dir.toString(),
-                        "MIN_REPLICAS_MAX_LAG", String.valueOf(options.minReplicasMaxLagSeconds()),
-                        "REPLICAOF", i == 0 ? "" : "replicaof 127.0.0.1 " + masterPort));
                 Path confPath = dir.resolve("redis.conf");
-                Files.writeString(confPath, conf);
-                Node n = new Node("redis-" + (i + 1), Node.Kind.REDIS, port, port, dir,
-                        List.of("redis-server", confPath.toString()));
-                if (options.containers()) {
-                    n.inContainer(ContainerRunner.image("redis"), List.of(baseDir.toAbsolutePath()));
-                }
+                Files.writeString(confPath, ConfigRenderer.redis(port, dir, options.minReplicasMaxLagSeconds(),
+                        i == 0 ? 0 : masterPort));
+                Node n = node(options, baseDir, Node.process("redis-" + (i + 1), Node.Kind.REDIS, port, port, dir,
+                        List.of("redis-server", confPath.toString())));
                 redis.add(n);
                 n.start();
             }
             for (int i = 0; i < options.sentinelPorts().size(); i++) {
-                int port = portOrFree(options.sentinelPorts().get(i));
+                int port = Ports.portOrFree(options.sentinelPorts().get(i));
                 Path dir = Files.createDirectories(baseDir.resolve("sentinel-" + (i + 1)));
-                String conf = fill(sentinelTemplate, Map.of("PORT", String.valueOf(port), "DIR", dir.toString(),
-                        "MASTER_PORT", String.valueOf(masterPort),
-                        "DOWN_AFTER_MS", String.valueOf(options.downAfterMillis()),
-                        "FAILOVER_TIMEOUT_MS", String.valueOf(options.failoverTimeoutMillis())));
                 Path confPath = dir.resolve("sentinel.conf");
-                Files.writeString(confPath, conf);
-                Node n = new Node("sentinel-" + (i + 1), Node.Kind.SENTINEL, port, port, dir,
-                        List.of("redis-sentinel", confPath.toString()));
-                if (options.containers()) {
-                    n.inContainer(ContainerRunner.image("redis"), List.of(baseDir.toAbsolutePath()));
-                }
+                Files.writeString(confPath, ConfigRenderer.sentinel(port, dir, masterPort, options.downAfterMillis(),
+                        options.failoverTimeoutMillis()));
+                Node n = node(options, baseDir, Node.process("sentinel-" + (i + 1), Node.Kind.SENTINEL, port, port,
+                        dir, List.of("redis-sentinel", confPath.toString())));
                 sentinels.add(n);
                 n.start();
                 group.configure(n);
@@ -156,6 +141,12 @@ public final class SentinelGroup implements Closeable {
             group.close();
             throw e;
         }
+    }
+
+    /** {@code process}, or the same node in a container of the redis image when the options say so. */
+    private static Node node(Options options, Path baseDir, Node process) {
+        return options.containers()
+                ? process.inContainer(ContainerRunner.image("redis"), List.of(baseDir.toAbsolutePath())) : process;
     }
 
     public List<Node> redisNodes() {
@@ -207,10 +198,10 @@ public final class SentinelGroup implements Closeable {
                     return m;
                 }
             }
-            if (Node.elapsedSince(start).compareTo(timeout) > 0) {
+            if (Timing.elapsedSince(start).compareTo(timeout) > 0) {
                 throw new IOException("Sentinel group not healthy after " + timeout + ": master " + agreed);
             }
-            Node.sleepMillis(100);
+            Timing.sleepMillis(100);
         }
     }
 
@@ -222,10 +213,10 @@ public final class SentinelGroup implements Closeable {
             if (m.isPresent() && m.get() != old) {
                 return m.get();
             }
-            if (Node.elapsedSince(start).compareTo(timeout) > 0) {
+            if (Timing.elapsedSince(start).compareTo(timeout) > 0) {
                 throw new IOException("no failover away from " + old + " within " + timeout);
             }
-            Node.sleepMillis(50);
+            Timing.sleepMillis(50);
         }
     }
 
@@ -285,47 +276,6 @@ public final class SentinelGroup implements Closeable {
         List<Node> all = new ArrayList<>(sentinels);
         all.addAll(redis);
         return all;
-    }
-
-    static String fill(String template, Map<String, String> values) {
-        String out = template;
-        for (Map.Entry<String, String> e : values.entrySet()) {
-            out = out.replace("${" + e.getKey() + "}", e.getValue());
-        }
-        for (String line : out.split("\n")) {
-            if (!line.startsWith("#") && line.contains("${")) {
-                throw new IllegalStateException("unfilled placeholder in template line: " + line);
-            }
-        }
-        return out;
-    }
-
-    /** Ports handed out by this JVM: never twice, even before the node that got one binds it. */
-    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
-
-    /**
-     * {@code port}, or a free one below the kernel's ephemeral range (32768+ by default): a port
-     * the kernel hands out ({@code new ServerSocket(0)}) can be taken by any outgoing connection
-     * — a relay reconnecting to a Sentinel — between this choice and the node's bind.
-     */
-    static int portOrFree(int port) throws IOException {
-        if (port != 0) {
-            return port;
-        }
-        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
-        for (int attempt = 0; attempt < 1000; attempt++) {
-            int candidate = 20000 + random.nextInt(12000);
-            if (!HANDED_OUT.add(candidate)) {
-                continue;
-            }
-            try (ServerSocket s = new ServerSocket()) {
-                s.bind(new java.net.InetSocketAddress("127.0.0.1", candidate));
-                return candidate;
-            } catch (IOException inUse) {
-                // taken: try another
-            }
-        }
-        throw new IOException("no free port found in 20000-31999 after 1000 tries");
     }
 
 }

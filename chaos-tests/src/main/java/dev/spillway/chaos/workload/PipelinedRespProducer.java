@@ -1,7 +1,6 @@
 package dev.spillway.chaos.workload;
 
 import dev.spillway.chaos.check.ListCheck;
-import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -10,9 +9,9 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -56,24 +55,6 @@ public final class PipelinedRespProducer extends Producer {
     /** Per sequence, the index in {@link #keys} it was sent to; grown by the sending thread only. */
     private volatile byte[] keyIndex = new byte[1 << 12];
     private volatile int maxInFlight;
-
-    private static final class Command {
-        final long firstSeq;
-        final int count;
-        final byte[] bytes;
-        final long firstSentNanos;
-        ByteBuffer wire;
-        long sentNanos;
-
-        Command(long firstSeq, int count, byte[] bytes, long now) {
-            this.firstSeq = firstSeq;
-            this.count = count;
-            this.bytes = bytes;
-            this.firstSentNanos = now;
-            this.sentNanos = now;
-            this.wire = ByteBuffer.wrap(bytes);
-        }
-    }
 
     /**
      * @param key the lists are {@code key:r0..r3} (RPUSH) and {@code key:l0..l3} (LPUSH)
@@ -149,8 +130,8 @@ public final class PipelinedRespProducer extends Producer {
 
     @Override
     public void run() {
-        ArrayDeque<Command> outstanding = new ArrayDeque<>();
-        ArrayDeque<Command> toWrite = new ArrayDeque<>();
+        ArrayDeque<PipelinedCommand> outstanding = new ArrayDeque<>();
+        ArrayDeque<PipelinedCommand> toWrite = new ArrayDeque<>();
         ByteBuffer in = ByteBuffer.allocate(1 << 16);
         long seq = 0;
         long interval = Math.max(1, (long) (depth * MEAN_VALUES_PER_COMMAND * 1e9 / valuesPerSecond));
@@ -201,20 +182,19 @@ public final class PipelinedRespProducer extends Producer {
                     connectedBefore = true;
                     in.clear();
                     toWrite.clear();
-                    for (Command c : outstanding) {
-                        if (c.wire.position() > 0) { // it reached the wire, at least in part: it may have landed
+                    for (PipelinedCommand c : outstanding) {
+                        if (c.reachedWire()) {
                             for (int i = 0; i < c.count; i++) {
                                 resent.add(c.firstSeq + i);
                             }
                         }
-                        c.wire = ByteBuffer.wrap(c.bytes);
-                        c.sentNanos = now;
+                        c.rewind(now);
                         toWrite.add(c);
                     }
                 }
                 if (!stopping() && seq < maxValues && now >= nextBurst && outstanding.size() <= depth) {
                     for (int i = 0; i < depth && seq < maxValues; i++) {
-                        Command c = command(seq, now);
+                        PipelinedCommand c = command(seq, now);
                         seq += c.count;
                         sent.set(seq);
                         outstanding.add(c);
@@ -225,7 +205,7 @@ public final class PipelinedRespProducer extends Producer {
                 }
                 try {
                     while (!toWrite.isEmpty()) {
-                        Command c = toWrite.peekFirst();
+                        PipelinedCommand c = toWrite.peekFirst();
                         ch.write(c.wire);
                         if (c.wire.hasRemaining()) {
                             break;
@@ -266,59 +246,29 @@ public final class PipelinedRespProducer extends Producer {
     }
 
     /** The next command: a key, 1-3 values from {@code seq} on, encoded. */
-    private Command command(long seq, long now) {
+    private PipelinedCommand command(long seq, long now) {
         int k = random.nextInt(keys.size());
         int count = 1 + random.nextInt(3);
         byte[] index = keyIndex;
         if (seq + count > index.length) {
-            index = java.util.Arrays.copyOf(index, (int) Math.max(index.length * 2L, seq + count));
+            index = Arrays.copyOf(index, (int) Math.max(index.length * 2L, seq + count));
         }
-        ByteArrayOutputStream b = new ByteArrayOutputStream(64 + 24 * count);
-        header(b, '*', 2 + count);
-        bulk(b, isLpush(k) ? "LPUSH" : "RPUSH");
-        bulk(b, keys.get(k));
+        List<String> values = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             index[(int) (seq + i)] = (byte) k;
-            bulk(b, prefix() + ListCheck.value(id, seq + i));
+            values.add(prefix() + ListCheck.value(id, seq + i));
         }
         keyIndex = index;
-        return new Command(seq, count, b.toByteArray(), now);
-    }
-
-    private static void header(ByteArrayOutputStream b, char type, int n) {
-        b.writeBytes((type + String.valueOf(n) + "\r\n").getBytes(StandardCharsets.US_ASCII));
-    }
-
-    private static void bulk(ByteArrayOutputStream b, String s) {
-        byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
-        header(b, '$', bytes.length);
-        b.writeBytes(bytes);
-        b.writeBytes(new byte[] {'\r', '\n'});
+        return new PipelinedCommand(seq, count,
+                PipelinedCommand.encode(isLpush(k) ? "LPUSH" : "RPUSH", keys.get(k), values), now);
     }
 
     /** Consumes every complete reply in {@code in}, each answering the oldest unanswered command. */
-    private void readReplies(ByteBuffer in, ArrayDeque<Command> outstanding) throws IOException {
-        while (true) {
-            int start = in.position();
-            int end = -1;
-            for (int i = start; i + 1 < in.limit(); i++) {
-                if (in.get(i) == '\r' && in.get(i + 1) == '\n') {
-                    end = i;
-                    break;
-                }
-            }
-            if (end < 0) {
-                if (in.remaining() == in.capacity()) {
-                    throw new IOException("reply line longer than " + in.capacity() + " bytes");
-                }
-                return;
-            }
-            byte type = in.get(start);
-            byte[] line = new byte[end - start - 1];
-            in.get(start + 1, line);
-            in.position(end + 2);
-            String text = new String(line, StandardCharsets.UTF_8);
-            Command c = outstanding.pollFirst();
+    private void readReplies(ByteBuffer in, ArrayDeque<PipelinedCommand> outstanding) throws IOException {
+        for (ReplyLine reply = ReplyLine.next(in); reply != null; reply = ReplyLine.next(in)) {
+            byte type = reply.type();
+            String text = reply.text();
+            PipelinedCommand c = outstanding.pollFirst();
             if (c == null) {
                 throw new IOException("a reply with no command awaiting it: " + (char) type + text);
             }
@@ -351,22 +301,22 @@ public final class PipelinedRespProducer extends Producer {
     }
 
     /** An error reply: the relay refused the command, all its values. */
-    private void refused(Command c, String reply) {
+    private void refused(PipelinedCommand c, String reply) {
         for (int i = 0; i < c.count; i++) {
             refused(c.firstSeq + i, prefix() + ListCheck.value(id, c.firstSeq + i) + ": " + reply);
         }
     }
 
     /** A producer-visible error for each of the command's values whose outcome is not a clear refusal. */
-    private void refuse(Command c, String why) {
+    private void refuse(PipelinedCommand c, String why) {
         for (int i = 0; i < c.count; i++) {
             error(prefix() + ListCheck.value(id, c.firstSeq + i) + ": " + why);
         }
     }
 
     /** Ends the wait for every unanswered command, visibly: each value becomes a producer-visible error. */
-    private void giveUp(ArrayDeque<Command> outstanding, ArrayDeque<Command> toWrite, String why) {
-        for (Command c : outstanding) {
+    private void giveUp(ArrayDeque<PipelinedCommand> outstanding, ArrayDeque<PipelinedCommand> toWrite, String why) {
+        for (PipelinedCommand c : outstanding) {
             refuse(c, why);
         }
         outstanding.clear();

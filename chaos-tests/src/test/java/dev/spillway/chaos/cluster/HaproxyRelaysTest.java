@@ -36,12 +36,12 @@ class HaproxyRelaysTest {
             Node killed = cluster.relays().get(1);
             long killedAt = System.nanoTime();
             killed.kill();
-            while (!cluster.haproxyView().get("relays_resp/relay-2").startsWith("DOWN")
+            while (!cluster.haproxyRuntime().relayView().get("relays_resp/relay-2").startsWith("DOWN")
                     && System.nanoTime() - killedAt < 15_000_000_000L) {
                 Thread.sleep(50);
             }
             long outMs = (System.nanoTime() - killedAt) / 1_000_000;
-            assertThat(cluster.haproxyView().get("relays_resp/relay-2")).startsWith("DOWN");
+            assertThat(cluster.haproxyRuntime().relayView().get("relays_resp/relay-2")).startsWith("DOWN");
             assertThat(outMs).as("a dead relay is out of HAProxy in about 3 s").isLessThan(6_000);
             load.awaitAcks(1_500, 30_000);
             List<String> errorsAfterKill = load.errors();

@@ -1,0 +1,102 @@
+package dev.spillway.chaos.bench;
+
+import dev.spillway.chaos.topology.SentinelGroup;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code redis-benchmark -t rpush -d 100} against each target, unpipelined and with {@code -P 32},
+ * in alternating rounds (the best of each target kept), after a warm-up of every target: a
+ * freshly started relay is still being compiled by the JIT.
+ */
+public final class RedisBenchmarkScenario {
+
+    private static final Pattern RPS = Pattern.compile("RPUSH: ([\\d.]+) requests per second, p50=([\\d.]+) msec");
+    private static final String UNPIPELINED = "50 clients";
+
+    /** A port to benchmark and its part in the ratios. */
+    public record Target(String name, int port, BenchRow.Role role) {}
+
+    private record Mode(String args, String label) {}
+
+    private static final List<Mode> MODES = List.of(new Mode("-c 50", UNPIPELINED),
+            new Mode("-c 50 -P 32", "50 clients, -P 32"));
+
+    private final SentinelGroup group;
+    private final List<Target> targets;
+    private final int requests;
+    private final int rounds;
+
+    /**
+     * @param group whose master's {@code mylist} (redis-benchmark's key) is emptied after each run
+     * @param requests per unpipelined run; pipelined runs make five times as many
+     */
+    public RedisBenchmarkScenario(SentinelGroup group, List<Target> targets, int requests, int rounds) {
+        this.group = group;
+        this.targets = List.copyOf(targets);
+        this.requests = requests;
+        this.rounds = rounds;
+    }
+
+    public List<BenchRow> run() throws IOException, InterruptedException {
+        for (Target t : targets) {
+            redisBenchmark(t.port(), "-c 50", requests / 2);
+        }
+        emptyList();
+        List<BenchRow> rows = new ArrayList<>();
+        for (Mode mode : MODES) {
+            Map<Target, double[]> best = new LinkedHashMap<>();
+            for (int round = 0; round < rounds; round++) {
+                for (Target t : targets) {
+                    int n = mode.args().contains("-P") ? requests * 5 : requests;
+                    double[] r = redisBenchmark(t.port(), mode.args(), n);
+                    best.merge(t, r, (a, b) -> a[0] >= b[0] ? a : b);
+                    emptyList();
+                    System.out.printf("  redis-benchmark %-18s %-30s %10.0f req/s  p50 %.3f ms%n", mode.label(),
+                            t.name(), r[0], r[1]);
+                }
+            }
+            best.forEach((t, r) -> rows.add(new BenchRow("redis-benchmark rpush -d 100, " + mode.label(), t.name(),
+                    r[0], r[1], Double.NaN, Double.NaN, "", t.role())));
+        }
+        return rows;
+    }
+
+    /** The highest unpipelined rate through the relays in {@code rows}, if measured. */
+    public static OptionalDouble peakThroughRelays(List<BenchRow> rows) {
+        return rows.stream().filter(r -> r.test().endsWith(", " + UNPIPELINED) && r.role() == BenchRow.Role.RELAYS)
+                .mapToDouble(BenchRow::perSecond).max();
+    }
+
+    private void emptyList() throws IOException {
+        group.awaitHealthy(Duration.ofSeconds(10)).cli("DEL", "mylist");
+    }
+
+    /** {@code [requests/s, p50 ms]} of one redis-benchmark run. */
+    private static double[] redisBenchmark(int port, String mode, int n) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("redis-benchmark", "-h", "127.0.0.1", "-p", String.valueOf(port),
+                "-t", "rpush", "-d", "100", "-n", String.valueOf(n), "-q"));
+        cmd.addAll(List.of(mode.split(" ")));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(600, TimeUnit.SECONDS);
+        Matcher m = RPS.matcher(out);
+        double[] r = null;
+        while (m.find()) {
+            r = new double[] {Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2))};
+        }
+        if (r == null) {
+            throw new IOException("redis-benchmark gave no result: " + out);
+        }
+        return r;
+    }
+}
