@@ -1,12 +1,7 @@
 package dev.spillway.chaos.workload;
 
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
@@ -17,33 +12,18 @@ import java.util.Locale;
  * because the server or the load balancer closed the old one — is known, and the order check
  * applies per connection, as the relay promises it.
  */
-public final class HttpProducer extends Producer {
+public final class HttpProducer extends SocketProducer {
 
-    private final String host;
-    private final int port;
     private final String path;
-    private Socket socket;
-    private OutputStream out;
-    private InputStream in;
 
     public HttpProducer(int id, String host, int port, String key, int rate, long max, LatencyRecorder latency) {
-        super(id, rate, max, latency);
-        this.host = host;
-        this.port = port;
+        super(id, host, port, rate, max, latency);
         this.path = "/v1/lists/" + key;
     }
 
     @Override
     protected boolean send(String value) throws IOException, RefusedException {
-        if (socket == null) {
-            socket = new Socket();
-            socket.connect(new InetSocketAddress(host, port), 2_000);
-            socket.setSoTimeout(5_000);
-            socket.setTcpNoDelay(true);
-            out = socket.getOutputStream();
-            in = new BufferedInputStream(socket.getInputStream());
-            openedConnection();
-        }
+        connect();
         byte[] body = value.getBytes(StandardCharsets.UTF_8);
         out.write(("POST " + path + " HTTP/1.1\r\nHost: " + host + ":" + port
                 + "\r\nContent-Type: text/plain\r\nContent-Length: " + body.length + "\r\n\r\n")
@@ -94,23 +74,6 @@ public final class HttpProducer extends Producer {
             }
         }
         return b.toString(StandardCharsets.ISO_8859_1);
-    }
-
-    @Override
-    protected void reconnect() {
-        close();
-    }
-
-    @Override
-    protected void close() {
-        if (socket != null) {
-            try {
-                socket.close();
-            } catch (IOException ignored) {
-                // already broken
-            }
-            socket = null;
-        }
     }
 
     @Override
