@@ -102,21 +102,12 @@ public final class RelayServer implements Closeable {
     public RelayStatus status() {
         Router router = relay.router();
         long pendingBytes = relay.spill().pendingBytes();
-        String mode = router.mode().name();
-        String state;
-        if (draining) {
-            state = "draining";
-        } else if (!started) {
-            state = "starting";
-        } else if (relay.spill().isFailed()
-                || (router.mode() == Router.Mode.SPILL && (relay.spill().isDiskFull()
-                        || pendingBytes + config.limits().maxValueBytes() > config.spill().maxBytes()))) {
-            state = "full";
-        } else {
-            state = router.mode() == Router.Mode.SPILL ? "spilling" : "ok";
-        }
+        Router.Mode mode = router.mode();
+        RelayState state = RelayState.of(started, draining, mode == Router.Mode.SPILL,
+                relay.spill().isFailed(), relay.spill().isDiskFull()
+                        || pendingBytes + config.limits().maxValueBytes() > config.spill().maxBytes());
         String master = relay.sentinels().master();
-        return new RelayStatus(config.name(), Long.toHexString(router.instance()), state, mode,
+        return new RelayStatus(config.name(), Long.toHexString(router.instance()), state, mode.name(),
                 master == null ? "unknown" : master, relay.sink().breaker().getState().name(),
                 relay.spill().pendingMessages(), pendingBytes, config.spill().maxBytes(),
                 relay.sentinels().failovers(), ingress == null ? 0 : ingress.connections(),
