@@ -1,7 +1,7 @@
 package dev.spillway.relay.admin;
 
 import dev.spillway.relay.RelayStatus;
-import dev.spillway.relay.ingress.http.HttpReplies;
+import dev.spillway.relay.net.HttpReplies;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
