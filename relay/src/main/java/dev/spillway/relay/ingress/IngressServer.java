@@ -4,6 +4,7 @@ import com.codahale.metrics.Gauge;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import dev.spillway.relay.RelayStatus;
+import dev.spillway.relay.config.Limits;
 import dev.spillway.relay.config.ListenerConfig;
 import dev.spillway.relay.config.RelayConfig;
 import dev.spillway.relay.ingress.http.HttpIngestInitializer;
@@ -30,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -59,20 +61,13 @@ public final class IngressServer implements Closeable {
         registry.register("ingress.connections", (Gauge<Integer>) this::connections);
         registry.register("ingress.in-flight", (Gauge<Long>) inFlight::total);
         Meter tooMany = registry.meter("ingress.rejected.too-many-connections");
-        int max = limits.maxConnections();
         try {
-            bind("resp", config.resp(), new RespInitializer(router, limits, inFlight,
-                    new IngressMetrics(registry, "resp"),
-                    new ConnectionLimiter(open, clients, max, tooMany, why -> new ErrorRedisMessage("ERR " + why)),
-                    config.password(), status));
-            bind("line", config.line(), new LineInitializer(router, limits, inFlight,
-                    new IngressMetrics(registry, "line"), new ConnectionLimiter(open, clients, max, tooMany,
-                            why -> Unpooled.copiedBuffer("ERR " + why + "\n", StandardCharsets.UTF_8)),
-                    config.lineKey()));
-            bind("http", config.http(), new HttpIngestInitializer(router, limits, inFlight,
-                    new IngressMetrics(registry, "http"), new ConnectionLimiter(open, clients, max, tooMany,
-                            why -> HttpReplies.error(HttpResponseStatus.SERVICE_UNAVAILABLE, why)),
-                    config.httpToken()));
+            bind("resp", config.resp(), new RespInitializer(context(router, limits, registry, "resp", tooMany,
+                    why -> new ErrorRedisMessage("ERR " + why)), config.password(), status));
+            bind("line", config.line(), new LineInitializer(context(router, limits, registry, "line", tooMany,
+                    why -> Unpooled.copiedBuffer("ERR " + why + "\n", StandardCharsets.UTF_8)), config.lineKey()));
+            bind("http", config.http(), new HttpIngestInitializer(context(router, limits, registry, "http", tooMany,
+                    why -> HttpReplies.error(HttpResponseStatus.SERVICE_UNAVAILABLE, why)), config.httpToken()));
         } catch (IOException | RuntimeException e) {
             close();
             throw e;
@@ -84,6 +79,13 @@ public final class IngressServer implements Closeable {
             // half-closure: a client that shuts down its sending side still gets its answers (see ReplyingHandler)
             ingress.put(name, listeners.bind(listener, initializer, true));
         }
+    }
+
+    /** One listener's shared parts: its own metrics, and a connection limit that refuses with {@code refusal}. */
+    private ListenerContext context(Intake router, Limits limits, MetricRegistry registry, String listener,
+            Meter tooMany, Function<String, Object> refusal) {
+        return new ListenerContext(router, limits, inFlight, new IngressMetrics(registry, listener),
+                new ConnectionLimiter(open, clients, limits.maxConnections(), tooMany, refusal));
     }
 
     /** Where each enabled ingress listener is bound ("resp", "line", "http"). */
