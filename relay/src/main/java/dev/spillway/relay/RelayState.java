@@ -49,7 +49,10 @@ public enum RelayState {
         return this == OK || this == SPILLING;
     }
 
-    /** The name operators and tools read: {@code ok}, {@code spilling}, {@code full}, {@code draining}, {@code starting}. */
+    /**
+     * The name operators and tools read: {@code ok}, {@code spilling}, {@code full},
+     * {@code draining}, {@code starting}.
+     */
     public String text() {
         return text;
     }
