@@ -2,9 +2,6 @@ package dev.spillway.relay.ingress;
 
 import dev.spillway.relay.config.Limits;
 import dev.spillway.relay.route.Intake;
-import io.netty.channel.ChannelPipeline;
-import io.netty.handler.timeout.IdleStateHandler;
-import java.util.concurrent.TimeUnit;
 
 /**
  * What every ingress listener's pipeline shares: where messages go, the limits, the in-flight
@@ -13,11 +10,4 @@ import java.util.concurrent.TimeUnit;
  * <p>Immutable; the parts are thread-safe.
  */
 public record ListenerContext(Intake router, Limits limits, InFlight inFlight, IngressMetrics metrics,
-        ConnectionLimiter connections) {
-
-    /** The head of every listener's pipeline: the connection limit, then the idle timeout. */
-    public void addHead(ChannelPipeline p) {
-        p.addLast("connections", connections);
-        p.addLast("idle", new IdleStateHandler(limits.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
-    }
-}
+        ConnectionLimiter connections) {}

@@ -1,9 +1,8 @@
 package dev.spillway.relay.ingress.http;
 
 import dev.spillway.relay.ingress.ListenerContext;
-import io.netty.channel.ChannelInitializer;
+import dev.spillway.relay.ingress.ListenerInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpServerCodec;
 
 /**
@@ -11,20 +10,17 @@ import io.netty.handler.codec.http.HttpServerCodec;
  * body, sends {@code 100 Continue} when asked, and has a body larger than
  * {@code limits.maxRequestBytes} refused (413) in request order without reading it.
  */
-public final class HttpIngestInitializer extends ChannelInitializer<Channel> {
+public final class HttpIngestInitializer extends ListenerInitializer {
 
-    private final ListenerContext context;
     private final String token;
 
     public HttpIngestInitializer(ListenerContext context, String token) {
-        this.context = context;
+        super(context);
         this.token = token;
     }
 
     @Override
-    protected void initChannel(Channel ch) {
-        ChannelPipeline p = ch.pipeline();
-        context.addHead(p);
+    protected void addHandlers(ChannelPipeline p) {
         p.addLast("codec", new HttpServerCodec());
         p.addLast("length", LengthCheck.INSTANCE);
         p.addLast("aggregator", new OrderedAggregator(context.limits().maxRequestBytes()));

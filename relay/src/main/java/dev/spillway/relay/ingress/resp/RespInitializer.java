@@ -3,31 +3,27 @@ package dev.spillway.relay.ingress.resp;
 import dev.spillway.relay.RelayStatus;
 import dev.spillway.relay.config.Limits;
 import dev.spillway.relay.ingress.ListenerContext;
-import io.netty.channel.ChannelInitializer;
+import dev.spillway.relay.ingress.ListenerInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.Channel;
 import io.netty.handler.codec.redis.FixedRedisMessagePool;
 import io.netty.handler.codec.redis.RedisDecoder;
 import io.netty.handler.codec.redis.RedisEncoder;
 import java.util.function.Supplier;
 
 /** The Redis-protocol listener's pipeline, assembled in one place. */
-public final class RespInitializer extends ChannelInitializer<Channel> {
+public final class RespInitializer extends ListenerInitializer {
 
-    private final ListenerContext context;
     private final String password;
     private final Supplier<RelayStatus> status;
 
     public RespInitializer(ListenerContext context, String password, Supplier<RelayStatus> status) {
-        this.context = context;
+        super(context);
         this.password = password;
         this.status = status;
     }
 
     @Override
-    protected void initChannel(Channel ch) {
-        ChannelPipeline p = ch.pipeline();
-        context.addHead(p);
+    protected void addHandlers(ChannelPipeline p) {
         p.addLast("encoder", new RedisEncoder());
         addCodec(p, context.limits());
         p.addLast("commands", new RespCommandHandler(context.router(), context.inFlight(), context.metrics(),
