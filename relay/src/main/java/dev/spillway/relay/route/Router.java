@@ -51,6 +51,10 @@ import org.slf4j.LoggerFactory;
  * in different direct batches and are appended to the spill together or not at all, so a
  * producer is either acknowledged for all of them or refused for all of them.
  *
+ * <p>The router keeps the mode, the sequence and the direct writer; appends to the spill
+ * ({@link SpillPath}), the settling of a written direct batch ({@link DirectAcks}) and the keys
+ * producers may not use ({@link ReservedKeys}) are their own classes.
+ *
  * <p>Thread-safe: {@link #submit} may be called from any thread.
  */
 public final class Router implements Intake, Closeable {
