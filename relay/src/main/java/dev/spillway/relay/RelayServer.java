@@ -2,15 +2,20 @@ package dev.spillway.relay;
 
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.health.HealthCheck;
+import dev.spillway.relay.admin.AdminHandler;
+import dev.spillway.relay.admin.AdminInitializer;
 import dev.spillway.relay.admin.RelayMetrics;
 import dev.spillway.relay.config.RelayConfig;
 import dev.spillway.relay.ingress.IngressServer;
+import dev.spillway.relay.net.Listeners;
 import dev.spillway.relay.net.Transport;
 import dev.spillway.relay.route.Router;
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -18,7 +23,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One relay process: the write path ({@link Relay}) behind its listeners ({@link IngressServer}).
+ * One relay process: the write path ({@link Relay}) behind its listeners: ingress
+ * ({@link IngressServer}) and admin ({@link AdminHandler}).
  *
  * <p>Lifecycle: {@code starting} until every listener is bound; then {@code ok} (or
  * {@code spilling}, {@code full}); {@link #drain} turns /health to 503 at once, refuses new
@@ -33,7 +39,9 @@ public final class RelayServer implements Closeable {
 
     private final RelayConfig config;
     private final Relay relay;
+    private final Listeners listeners;
     private final IngressServer ingress;
+    private final Channel admin; // null when the admin listener is off
     /** The event loops serving producers' connections and the Redis client alike. */
     private final EventLoopGroup io;
     private final RelayMetrics metrics;
@@ -77,18 +85,28 @@ public final class RelayServer implements Closeable {
                                 : Result.healthy(pending + " of " + max + " bytes pending");
             }
         });
+        this.listeners = new Listeners(io);
+        IngressServer ingress = null;
         try {
-            this.ingress = new IngressServer(config, relay.router(), this::status, this.metrics, io);
+            ingress = new IngressServer(config, relay.router(), this::status, metrics, listeners);
+            this.admin = config.admin().enabled() ? listeners.bind(config.admin(),
+                    new AdminInitializer(new AdminHandler(this::status, this.metrics, config.adminPeers())), false)
+                    : null;
         } catch (IOException | RuntimeException e) {
+            if (ingress != null) {
+                ingress.close();
+            }
+            listeners.close();
             this.metrics.close();
             relay.close();
             io.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
         }
+        this.ingress = ingress;
         started = true;
         LOG.info("Relay '{}' listening: {}; Sentinel group '{}' via {}; spill {} (max {} bytes); transport {}, "
                 + "{} I/O thread(s)", config.name(),
-                ingress.addresses().entrySet().stream().map(e -> e.getKey() + " " + e.getValue().getHostString() + ":"
+                addresses().entrySet().stream().map(e -> e.getKey() + " " + e.getValue().getHostString() + ":"
                         + e.getValue().getPort()).collect(Collectors.joining(", ")),
                 config.sink().masterName(), config.sink().sentinels(), config.spill().directory(),
                 config.spill().maxBytes(), Transport.get().name().toLowerCase(java.util.Locale.ROOT),
@@ -102,21 +120,12 @@ public final class RelayServer implements Closeable {
     public RelayStatus status() {
         Router router = relay.router();
         long pendingBytes = relay.spill().pendingBytes();
-        String mode = router.mode().name();
-        String state;
-        if (draining) {
-            state = "draining";
-        } else if (!started) {
-            state = "starting";
-        } else if (relay.spill().isFailed()
-                || (router.mode() == Router.Mode.SPILL && (relay.spill().isDiskFull()
-                        || pendingBytes + config.limits().maxValueBytes() > config.spill().maxBytes()))) {
-            state = "full";
-        } else {
-            state = router.mode() == Router.Mode.SPILL ? "spilling" : "ok";
-        }
+        Router.Mode mode = router.mode();
+        RelayState state = RelayState.of(started, draining, mode == Router.Mode.SPILL,
+                relay.spill().isFailed(), relay.spill().isDiskFull()
+                        || pendingBytes + config.limits().maxValueBytes() > config.spill().maxBytes());
         String master = relay.sentinels().master();
-        return new RelayStatus(config.name(), Long.toHexString(router.instance()), state, mode,
+        return new RelayStatus(config.name(), Long.toHexString(router.instance()), state, mode.name(),
                 master == null ? "unknown" : master, relay.sink().breaker().getState().name(),
                 relay.spill().pendingMessages(), pendingBytes, config.spill().maxBytes(),
                 relay.sentinels().failovers(), ingress == null ? 0 : ingress.connections(),
@@ -125,8 +134,13 @@ public final class RelayServer implements Closeable {
                 router.deadLettered(), relay.spill().isDiskFull());
     }
 
+    /** Where each enabled listener is bound ("resp", "line", "http", "admin"). */
     public Map<String, InetSocketAddress> addresses() {
-        return ingress.addresses();
+        Map<String, InetSocketAddress> out = new LinkedHashMap<>(ingress.addresses());
+        if (admin != null) {
+            out.put("admin", (InetSocketAddress) admin.localAddress());
+        }
+        return out;
     }
 
     public Relay relay() {
@@ -158,6 +172,10 @@ public final class RelayServer implements Closeable {
         relay.router().close();
         metrics.close();
         ingress.close();
+        if (admin != null) {
+            admin.close().syncUninterruptibly();
+        }
+        listeners.close();
         relay.close();
         io.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         stopped = true;

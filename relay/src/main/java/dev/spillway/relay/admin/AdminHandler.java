@@ -1,7 +1,7 @@
 package dev.spillway.relay.admin;
 
 import dev.spillway.relay.RelayStatus;
-import dev.spillway.relay.ingress.http.HttpReplies;
+import dev.spillway.relay.net.HttpReplies;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -17,7 +17,6 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -93,20 +92,7 @@ public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequ
 
     private FullHttpResponse health() {
         RelayStatus s = status.get();
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("status", s.state());
-        body.put("name", s.name());
-        body.put("instance", s.instance());
-        body.put("master", s.master());
-        body.put("breaker", s.breaker());
-        body.put("gate", s.gate());
-        body.put("mode", s.mode());
-        body.put("spill", Map.of("pendingMessages", s.pendingMessages(), "pendingBytes", s.pendingBytes(),
-                "maxBytes", s.spillMaxBytes(), "diskFull", s.spillDiskFull()));
-        body.put("failovers", s.failovers());
-        body.put("deadLettered", s.deadLettered());
-        body.put("connections", s.connections());
-        body.put("inFlight", s.inFlight());
+        Map<String, Object> body = s.healthFields();
         body.put("checks", metrics.runHealthChecks());
         return HttpReplies.json(s.takesWrites() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, body);
     }

@@ -7,6 +7,7 @@ import dev.spillway.relay.spill.SpillLog;
 import dev.spillway.relay.spill.SpillLogConfig;
 import dev.spillway.relay.spill.SpilledMessage;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +21,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -28,6 +30,10 @@ import picocli.CommandLine.Option;
  * Measures the spill log: acknowledged (fsync'd) appends per second of fixed-size messages for
  * several numbers of concurrent appenders, each waiting for its ack before the next append, and
  * the replay rate (read + commit) of what was written.
+ *
+ * <p>{@link #run(Options, PrintStream)} is the measurement; the command face around it (the
+ * flags, {@link #call}, {@link #results()}) is what {@code java -jar relay.jar spill-bench} and
+ * the chaos-tests' bench command drive.
  */
 @Command(name = "spill-bench", mixinStandardHelpOptions = true,
         description = "Measure fsync'd spill appends/s and replay reads/s.")
@@ -50,6 +56,9 @@ public final class SpillBench implements Callable<Integer> {
             description = "Also build a backlog of this many messages, then replay it, watching the heap (default: none).")
     long backlog;
 
+    /** What to measure: the flags' values. {@code dir} null: a temporary directory. */
+    public record Options(Path dir, int[] appenders, int seconds, int valueBytes, long backlog) {}
+
     /** One row of results. */
     public record Result(int appenders, double ackedPerSecond, double fsyncsPerSecond, double fsyncMillis,
             double messagesPerFsync, double replayPerSecond) {}
@@ -61,9 +70,13 @@ public final class SpillBench implements Callable<Integer> {
     public record BacklogResult(long messages, long diskBytes, double appendPerSecond, double replayPerSecond,
             long heapBefore, long heapMax, long heapAfter) {}
 
+    /** What a run measured: a row per number of appenders, and the backlog run's result or null. */
+    public record Results(List<Result> runs, BacklogResult backlog) {}
+
     private final List<Result> results = new ArrayList<>();
     private BacklogResult backlogResult;
 
+    /** The rows of the last {@link #call}, as far as it got. */
     public List<Result> results() {
         return results;
     }
@@ -75,18 +88,34 @@ public final class SpillBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        run(new Options(dir, appenders, seconds, valueBytes, backlog), System.out, results, b -> backlogResult = b);
+        return 0;
+    }
+
+    /** Measures what {@code options} ask for, printing a table to {@code out} row by row as it goes. */
+    public static Results run(Options options, PrintStream out) throws Exception {
+        List<Result> runs = new ArrayList<>();
+        BacklogResult[] backlog = {null};
+        run(options, out, runs, b -> backlog[0] = b);
+        return new Results(List.copyOf(runs), backlog[0]);
+    }
+
+    /** Adds each row to {@code runs} as soon as it is measured, so a failed run keeps the rows before it. */
+    private static void run(Options options, PrintStream out, List<Result> runs, Consumer<BacklogResult> backlog)
+            throws Exception {
+        Path dir = options.dir();
         Path base = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("spill-bench");
-        System.out.printf("%-10s %14s %12s %12s %14s %14s%n", "appenders", "acked msg/s", "fsyncs/s",
+        out.printf("%-10s %14s %12s %12s %14s %14s%n", "appenders", "acked msg/s", "fsyncs/s",
                 "fsync ms", "msgs/fsync", "replay msg/s");
         try {
-            for (int n : appenders) {
+            for (int n : options.appenders()) {
                 Path runDir = base.resolve("run-" + n);
-                run(runDir, n);
+                runs.add(appenders(runDir, n, options.seconds(), options.valueBytes(), out));
                 deleteRecursively(runDir);
             }
-            if (backlog > 0) {
+            if (options.backlog() > 0) {
                 Path runDir = base.resolve("backlog");
-                backlog(runDir, backlog);
+                backlog.accept(backlog(runDir, options.backlog(), options.valueBytes(), out));
                 deleteRecursively(runDir);
             }
         } finally {
@@ -94,10 +123,10 @@ public final class SpillBench implements Callable<Integer> {
                 deleteRecursively(base);
             }
         }
-        return 0;
     }
 
-    private void run(Path runDir, int threads) throws Exception {
+    private static Result appenders(Path runDir, int threads, int seconds, int valueBytes, PrintStream out)
+            throws Exception {
         MetricRegistry metrics = new MetricRegistry();
         SpillLogConfig cfg = SpillLogConfig.builder(runDir).maxBytes(Long.MAX_VALUE / 2).build();
         LongAdder acked = new LongAdder();
@@ -127,10 +156,11 @@ public final class SpillBench implements Callable<Integer> {
             long fsyncs = fsync.getCount();
             double secs = elapsedNanos / 1e9;
             double replayRate = replay(log);
-            results.add(new Result(threads, acked.sum() / secs, fsyncs / secs, fsync.getSnapshot().getMean() / 1e6,
-                    fsyncs == 0 ? 0.0 : (double) acked.sum() / fsyncs, replayRate));
-            System.out.printf("%-10d %14.0f %12.0f %12.3f %14.1f %14.0f%n", threads, acked.sum() / secs,
+            Result result = new Result(threads, acked.sum() / secs, fsyncs / secs,
+                    fsync.getSnapshot().getMean() / 1e6, fsyncs == 0 ? 0.0 : (double) acked.sum() / fsyncs, replayRate);
+            out.printf("%-10d %14.0f %12.0f %12.3f %14.1f %14.0f%n", threads, acked.sum() / secs,
                     fsyncs / secs, fsync.getSnapshot().getMean() / 1e6, fsyncs == 0 ? 0.0 : (double) acked.sum() / fsyncs, replayRate);
+            return result;
         }
     }
 
@@ -140,7 +170,7 @@ public final class SpillBench implements Callable<Integer> {
      * replayed. The heap after a full GC is sampled every tenth of the way: a backlog lives on
      * disk, so it must stay flat.
      */
-    private void backlog(Path runDir, long total) throws Exception {
+    private static BacklogResult backlog(Path runDir, long total, int valueBytes, PrintStream out) throws Exception {
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
         long heapBefore = heapAfterGc(memory);
         long heapMax = heapBefore;
@@ -181,7 +211,7 @@ public final class SpillBench implements Callable<Integer> {
             }
             double appendSecs = (System.nanoTime() - start) / 1e9;
             long disk = diskBytes(runDir);
-            System.out.printf("backlog: %d messages acked in %.1f s (%.0f msg/s), %d MiB on disk, heap %d MiB "
+            out.printf("backlog: %d messages acked in %.1f s (%.0f msg/s), %d MiB on disk, heap %d MiB "
                     + "after GC before, at most %d MiB while growing%n", acked.sum(), appendSecs,
                     acked.sum() / appendSecs, disk >> 20, heapBefore >> 20, heapMax >> 20);
             long replayStart = System.nanoTime();
@@ -190,11 +220,12 @@ public final class SpillBench implements Callable<Integer> {
             heapMax = peak[0];
             double replaySecs = (System.nanoTime() - replayStart) / 1e9;
             long heapAfter = heapAfterGc(memory);
-            backlogResult = new BacklogResult(acked.sum(), disk, acked.sum() / appendSecs, replayed / replaySecs,
-                    heapBefore, heapMax, heapAfter);
-            System.out.printf("backlog: %d messages replayed in %.1f s (%.0f msg/s); heap after GC: before %d MiB, "
+            BacklogResult result = new BacklogResult(acked.sum(), disk, acked.sum() / appendSecs,
+                    replayed / replaySecs, heapBefore, heapMax, heapAfter);
+            out.printf("backlog: %d messages replayed in %.1f s (%.0f msg/s); heap after GC: before %d MiB, "
                     + "max %d MiB, after %d MiB%n", replayed, replaySecs, replayed / replaySecs, heapBefore >> 20,
                     heapMax >> 20, heapAfter >> 20);
+            return result;
         }
     }
 

@@ -1,6 +1,5 @@
 package dev.spillway.relay.route;
 
-import com.codahale.metrics.Counter;
 import com.codahale.metrics.Gauge;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
@@ -8,24 +7,16 @@ import dev.spillway.relay.Message;
 import dev.spillway.relay.sink.Sink;
 import dev.spillway.relay.sink.SinkConfig;
 import dev.spillway.relay.sink.WriteResult;
-import dev.spillway.relay.spill.SpillDiskFullException;
-import dev.spillway.relay.spill.SpillException;
-import dev.spillway.relay.spill.SpillFullException;
 import dev.spillway.relay.spill.SpillLog;
-import dev.spillway.relay.spill.SpillOutcomeUnknownException;
-import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import java.io.Closeable;
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -60,6 +51,10 @@ import org.slf4j.LoggerFactory;
  * in different direct batches and are appended to the spill together or not at all, so a
  * producer is either acknowledged for all of them or refused for all of them.
  *
+ * <p>The router keeps the mode, the sequence and the direct writer; appends to the spill
+ * ({@link SpillPath}), the settling of a written direct batch ({@link DirectAcks}) and the keys
+ * producers may not use ({@link ReservedKeys}) are their own classes.
+ *
  * <p>Thread-safe: {@link #submit} may be called from any thread.
  */
 public final class Router implements Intake, Closeable {
@@ -72,9 +67,7 @@ public final class Router implements Intake, Closeable {
     private final SpillLog spill;
     private final SinkConfig config;
     private final long instance;
-    private final LongSupplier nanoClock;
-    private final byte[] reservedPrefix;
-    private final byte[] reservedDeadLetter;
+    private final ReservedKeys reservedKeys;
 
     private final Object lock = new Object();
     private Mode mode; // guarded by lock
@@ -86,12 +79,9 @@ public final class Router implements Intake, Closeable {
     private final Replayer replayer;
     private final AtomicInteger inFlight = new AtomicInteger();
 
-    private final Meter directMessages;
-    private final Meter spilledMessages;
-    private final Meter refusedByRedis;
-    private final Counter spillEpisodes;
+    private final SpillPath spillPath;
+    private final DirectAcks directAcks;
     private final Meter rejected;
-    private volatile long spillStartedNanos;
 
     public Router(Sink sink, SpillLog spill, SinkConfig config, MetricRegistry metrics) {
         this(sink, spill, config, metrics, System::nanoTime);
@@ -101,28 +91,22 @@ public final class Router implements Intake, Closeable {
         this.sink = sink;
         this.spill = spill;
         this.config = config;
-        this.nanoClock = nanoClock;
-        this.reservedPrefix = config.dedupeKeyPrefix().getBytes(StandardCharsets.UTF_8);
-        this.reservedDeadLetter = config.deadLetterKey().getBytes(StandardCharsets.UTF_8);
+        this.reservedKeys = new ReservedKeys(config);
         long id;
         do {
             id = new SecureRandom().nextLong();
         } while (id == 0);
         this.instance = id;
         this.mode = spill.pendingMessages() > 0 ? Mode.SPILL : Mode.DIRECT;
-        this.directMessages = metrics.meter(MetricRegistry.name(Router.class, "direct"));
-        this.spilledMessages = metrics.meter(MetricRegistry.name(Router.class, "spilled"));
-        this.refusedByRedis = metrics.meter("spillway.router.refused-by-redis");
-        this.spillEpisodes = metrics.counter(MetricRegistry.name(Router.class, "spill-episodes"));
+        this.spillPath = new SpillPath(spill, inFlight, metrics, nanoClock);
+        this.directAcks = new DirectAcks(inFlight, metrics);
         this.rejected = metrics.meter(MetricRegistry.name(Router.class, "rejected"));
         metrics.register(MetricRegistry.name(Router.class, "mode"), (Gauge<String>) () -> mode().name());
         metrics.register(MetricRegistry.name(Router.class, "spilling"),
                 (Gauge<Integer>) () -> mode() == Mode.SPILL ? 1 : 0);
         metrics.register(MetricRegistry.name(Router.class, "in-flight"), (Gauge<Integer>) inFlight::get);
         if (mode == Mode.SPILL) {
-            spillStartedNanos = nanoClock.getAsLong();
-            LOG.info("Spill log holds {} messages from before the restart: replaying them first",
-                    spill.pendingMessages());
+            spillPath.resumed();
         }
         LOG.info("Router started as relay instance {}", Long.toHexString(instance));
         this.replayer = new Replayer(sink, spill, config, metrics, this::switchToDirectIfDrained,
@@ -140,7 +124,7 @@ public final class Router implements Intake, Closeable {
      */
     @Override
     public CompletableFuture<Void> submit(Message.ListOp op, byte[] key, List<byte[]> values) {
-        String reserved = reserved(key);
+        String reserved = reservedKeys.why(key);
         if (reserved != null) {
             rejected.mark(values.size());
             return CompletableFuture.failedFuture(new RelayRejectedException(
@@ -166,30 +150,13 @@ public final class Router implements Intake, Closeable {
                     batch = nextBatch();
                 }
             } else {
-                toSpill(request);
+                spillPath.append(request);
             }
         }
         if (batch != null) {
             send(batch);
         }
         return ack.future;
-    }
-
-    /**
-     * Why {@code key} is Spillway's own (a high-water mark or the dead-letter list), or null: a
-     * producer pushing there would break the dedupe of every replay or wedge the dead letters.
-     */
-    private String reserved(byte[] key) {
-        if (key.length >= reservedPrefix.length
-                && Arrays.equals(key, 0, reservedPrefix.length, reservedPrefix, 0, reservedPrefix.length)) {
-            return "ERR key '" + new String(key, StandardCharsets.UTF_8) + "' is reserved: keys starting with "
-                    + "sink.dedupeKeyPrefix '" + config.dedupeKeyPrefix() + "' hold Spillway's high-water marks";
-        }
-        if (Arrays.equals(key, reservedDeadLetter)) {
-            return "ERR key '" + config.deadLetterKey() + "' is reserved: it is Spillway's dead-letter list "
-                    + "(sink.deadLetterKey)";
-        }
-        return null;
     }
 
     public Mode mode() {
@@ -249,13 +216,13 @@ public final class Router implements Intake, Closeable {
         long bytes = 0;
         while (!directQueue.isEmpty()) {
             Pending p = directQueue.peek();
-            boolean sameRequest = !batch.isEmpty() && batch.get(batch.size() - 1).ack == p.ack;
+            boolean sameRequest = !batch.isEmpty() && batch.get(batch.size() - 1).ack() == p.ack();
             if (!batch.isEmpty() && !sameRequest
                     && (batch.size() >= config.maxBatch() || bytes >= config.maxBatchBytes())) {
                 break;
             }
             directQueue.poll();
-            bytes += p.message.value().length + p.message.key().length;
+            bytes += p.message().value().length + p.message().key().length;
             batch.add(p);
         }
         return batch;
@@ -271,7 +238,7 @@ public final class Router implements Intake, Closeable {
         while (batch != null) {
             List<Message> messages = new ArrayList<>(batch.size());
             for (Pending p : batch) {
-                messages.add(p.message);
+                messages.add(p.message());
             }
             CompletableFuture<WriteResult> written;
             try {
@@ -328,30 +295,7 @@ public final class Router implements Intake, Closeable {
                     ? error.getCause() : error);
             return nextOrIdle();
         }
-        WriteResult.Refusal refusal = result.refusal();
-        int written = 0;
-        List<Pending> notSent = new ArrayList<>();
-        for (Pending p : batch) {
-            if (refusal == null || p.message.sequence() < refusal.firstSequence()) {
-                written++;
-                inFlight.decrementAndGet();
-                p.ack.done();
-            } else if (refusal.covers(p.message.instance(), p.message.sequence())) {
-                inFlight.decrementAndGet();
-                refusedByRedis.mark();
-                p.ack.fail(new RelayRejectedException(RelayRejectedException.Reason.REDIS_REFUSED, refusal.error(),
-                        null));
-            } else {
-                notSent.add(p);
-            }
-        }
-        directMessages.mark(written);
-        if (refusal != null) {
-            LOG.info("Redis refused {} message(s) for key '{}' ({}); the producer is told, the rest go on",
-                    refusal.count(), batch.stream().filter(p -> refusal.covers(p.message.instance(),
-                            p.message.sequence())).findFirst().map(p -> p.message.keyString()).orElse("?"),
-                    refusal.error());
-        }
+        List<Pending> notSent = directAcks.settle(batch, result);
         if (!notSent.isEmpty()) {
             synchronized (lock) { // they go out next, ahead of what queued behind them
                 for (int i = notSent.size() - 1; i >= 0; i--) {
@@ -367,80 +311,15 @@ public final class Router implements Intake, Closeable {
         synchronized (lock) {
             if (mode == Mode.DIRECT) {
                 mode = Mode.SPILL;
-                spillEpisodes.inc();
-                spillStartedNanos = nanoClock.getAsLong();
-                LOG.warn("Redis write not confirmed ({}); spilling from sequence {} on",
-                        cause instanceof CallNotPermittedException ? "circuit breaker open" : cause.getMessage(),
-                        batch.get(0).message.sequence());
+                spillPath.began(cause, batch.get(0).message().sequence());
             }
             List<Pending> all = new ArrayList<>(batch.size() + directQueue.size());
             all.addAll(batch);
             all.addAll(directQueue);
             directQueue.clear();
-            int from = 0;
-            RuntimeException refused = null;
-            while (from < all.size()) { // one append per request
-                int to = from + 1;
-                while (to < all.size() && all.get(to).ack == all.get(from).ack) {
-                    to++;
-                }
-                if (refused == null) {
-                    refused = toSpill(all.subList(from, to));
-                } else {
-                    // once one request could not be spilled, none behind it may be: a later, smaller
-                    // one acknowledged ahead of a refused one that its producer re-sends would land
-                    // out of order
-                    refuse(all.subList(from, to), reasonFor(refused), refused);
-                }
-                from = to;
-            }
+            spillPath.appendInOrder(all);
         }
         replayer.wake();
-    }
-
-    /**
-     * Appends one request's messages to the spill, all or none; returns why it refused them, or
-     * null. Called with the lock held, so spill order is arrival order.
-     */
-    private RuntimeException toSpill(List<Pending> request) {
-        List<Message> messages = new ArrayList<>(request.size());
-        for (Pending p : request) {
-            messages.add(p.message);
-        }
-        List<CompletableFuture<Long>> appended;
-        try {
-            appended = spill.appendAll(messages);
-        } catch (SpillException e) {
-            refuse(request, reasonFor(e), e);
-            return e;
-        }
-        spilledMessages.mark(request.size());
-        for (int i = 0; i < request.size(); i++) {
-            Pending p = request.get(i);
-            appended.get(i).whenComplete((index, error) -> {
-                inFlight.decrementAndGet();
-                if (error == null) {
-                    p.ack.done();
-                } else {
-                    rejected.mark();
-                    p.ack.fail(new RelayRejectedException(reasonFor(error), error.getMessage(), error));
-                }
-            });
-        }
-        return null;
-    }
-
-    private static RelayRejectedException.Reason reasonFor(Throwable spillError) {
-        return spillError instanceof SpillFullException ? RelayRejectedException.Reason.SPILL_FULL
-                : spillError instanceof SpillDiskFullException ? RelayRejectedException.Reason.SPILL_DISK_FULL
-                : spillError instanceof SpillOutcomeUnknownException ? RelayRejectedException.Reason.OUTCOME_UNKNOWN
-                : RelayRejectedException.Reason.SPILL_FAILED;
-    }
-
-    private void refuse(List<Pending> request, RelayRejectedException.Reason reason, RuntimeException e) {
-        inFlight.addAndGet(-request.size());
-        rejected.mark(request.size());
-        request.get(0).ack.fail(new RelayRejectedException(reason, e.getMessage(), e));
     }
 
     /** Called by the replayer when it finds the spill empty: back to direct writes if nothing came in since. */
@@ -451,33 +330,7 @@ public final class Router implements Intake, Closeable {
             }
             mode = Mode.DIRECT;
         }
-        LOG.info("Spill drained in {} ms; writing directly again",
-                TimeUnit.NANOSECONDS.toMillis(nanoClock.getAsLong() - spillStartedNanos));
+        spillPath.ended();
         return true;
-    }
-
-    private record Pending(Message message, Ack ack) {}
-
-    /** One producer request: completes when all its values are durable, fails on the first refusal. */
-    private static final class Ack {
-        final CompletableFuture<Void> future = new CompletableFuture<>();
-        private final AtomicInteger remaining;
-
-        Ack(int count) {
-            remaining = new AtomicInteger(count);
-            if (count == 0) {
-                future.complete(null);
-            }
-        }
-
-        void done() {
-            if (remaining.decrementAndGet() == 0) {
-                future.complete(null);
-            }
-        }
-
-        void fail(Throwable t) {
-            future.completeExceptionally(t);
-        }
     }
 }

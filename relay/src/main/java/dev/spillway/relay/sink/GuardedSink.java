@@ -139,11 +139,7 @@ public final class GuardedSink implements Sink, Closeable {
      * @throws RuntimeException when the outcome is unknown (the batch may have landed)
      */
     public WriteResult write(List<Message> batch, boolean replay) {
-        try {
-            return writeAsync(batch, replay).toCompletableFuture().join();
-        } catch (CompletionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : e;
-        }
+        return Stages.join(writeAsync(batch, replay));
     }
 
     /**

@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.redisson.api.BatchOptions;
@@ -215,11 +214,7 @@ public final class RedisSink {
      * and tools.
      */
     public WriteResult write(List<Message> batch, boolean replay) {
-        try {
-            return writeAsync(batch, null, replay).toCompletableFuture().join();
-        } catch (CompletionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : e;
-        }
+        return Stages.join(writeAsync(batch, null, replay));
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.spillway.relay.ingress;
 
+import dev.spillway.relay.RelayState;
 import dev.spillway.relay.RelayStatus;
 import dev.spillway.relay.config.Limits;
 import io.netty.buffer.ByteBuf;
@@ -16,7 +17,7 @@ public final class ChannelSupport {
 
     private ChannelSupport() {}
 
-    public static final RelayStatus STATUS = new RelayStatus("test", "abc", "ok", "DIRECT", "127.0.0.1:6379",
+    public static final RelayStatus STATUS = new RelayStatus("test", "abc", RelayState.OK, "DIRECT", "127.0.0.1:6379",
             "CLOSED", 0, 0, 1 << 30, 0, 1, 0, "open", 0, false);
 
     public static Limits limits(int maxValueBytes, int maxInFlightPerConnection) {

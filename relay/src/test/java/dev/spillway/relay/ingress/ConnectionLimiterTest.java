@@ -23,13 +23,13 @@ class ConnectionLimiterTest {
         AtomicInteger open = new AtomicInteger();
         ConnectionLimiter limiter = new ConnectionLimiter(open, new DefaultChannelGroup(GlobalEventExecutor.INSTANCE),
                 1, new com.codahale.metrics.Meter(), why -> new ErrorRedisMessage("ERR " + why));
-        EmbeddedChannel first = new EmbeddedChannel(new RespInitializer(new FakeIntake(), limits,
-                ChannelSupport.inFlight(limits), ChannelSupport.metrics(), limiter, null, () -> ChannelSupport.STATUS));
+        EmbeddedChannel first = new EmbeddedChannel(new RespInitializer(new ListenerContext(new FakeIntake(), limits,
+                ChannelSupport.inFlight(limits), ChannelSupport.metrics(), limiter), null, () -> ChannelSupport.STATUS));
         assertThat(ChannelSupport.output(first)).isEmpty();
         assertThat(first.isActive()).isTrue();
 
-        EmbeddedChannel second = new EmbeddedChannel(new RespInitializer(new FakeIntake(), limits,
-                ChannelSupport.inFlight(limits), ChannelSupport.metrics(), limiter, null, () -> ChannelSupport.STATUS));
+        EmbeddedChannel second = new EmbeddedChannel(new RespInitializer(new ListenerContext(new FakeIntake(), limits,
+                ChannelSupport.inFlight(limits), ChannelSupport.metrics(), limiter), null, () -> ChannelSupport.STATUS));
         assertThat(ChannelSupport.output(second)).isEqualTo("-ERR too many connections (limits.maxConnections=1)\r\n");
         assertThat(second.isActive()).isFalse();
         assertThat(open.get()).as("the refused one no longer counts").isEqualTo(1);
@@ -43,8 +43,8 @@ class ConnectionLimiterTest {
         ConnectionLimiter limiter = new ConnectionLimiter(new AtomicInteger(1),
                 new DefaultChannelGroup(GlobalEventExecutor.INSTANCE), 1, new com.codahale.metrics.Meter(),
                 why -> Unpooled.copiedBuffer("ERR " + why + "\n", StandardCharsets.UTF_8));
-        EmbeddedChannel ch = new EmbeddedChannel(new LineInitializer(new FakeIntake(), limits,
-                ChannelSupport.inFlight(limits), ChannelSupport.metrics(), limiter, "q"));
+        EmbeddedChannel ch = new EmbeddedChannel(new LineInitializer(new ListenerContext(new FakeIntake(), limits,
+                ChannelSupport.inFlight(limits), ChannelSupport.metrics(), limiter), "q"));
         assertThat(ChannelSupport.output(ch)).isEqualTo("ERR too many connections (limits.maxConnections=1)\n");
     }
 }

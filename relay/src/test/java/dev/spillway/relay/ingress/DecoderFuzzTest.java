@@ -33,8 +33,8 @@ class DecoderFuzzTest {
     void respDecoderSurvivesAnything(@ForAll("resp") List<byte[]> fragments) {
         FakeIntake intake = new FakeIntake();
         intake.autoAck = true;
-        EmbeddedChannel ch = feed(new RespInitializer(intake, LIMITS, ChannelSupport.inFlight(LIMITS), ChannelSupport.metrics(),
-                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many")), null, () -> ChannelSupport.STATUS),
+        EmbeddedChannel ch = feed(new RespInitializer(new ListenerContext(intake, LIMITS, ChannelSupport.inFlight(LIMITS), ChannelSupport.metrics(),
+                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), null, () -> ChannelSupport.STATUS),
                 fragments);
         checkValues(intake);
         String out = ChannelSupport.output(ch);
@@ -66,8 +66,8 @@ class DecoderFuzzTest {
         }
         FakeIntake intake = new FakeIntake();
         intake.autoAck = true;
-        EmbeddedChannel ch = feed(new RespInitializer(intake, LIMITS, ChannelSupport.inFlight(LIMITS), ChannelSupport.metrics(),
-                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many")), null, () -> ChannelSupport.STATUS),
+        EmbeddedChannel ch = feed(new RespInitializer(new ListenerContext(intake, LIMITS, ChannelSupport.inFlight(LIMITS), ChannelSupport.metrics(),
+                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), null, () -> ChannelSupport.STATUS),
                 fragments);
         assertThat(intake.submissions).hasSameSizeAs(commands);
         StringBuilder replies = new StringBuilder();
@@ -102,8 +102,8 @@ class DecoderFuzzTest {
     void lineDecoderSurvivesAnything(@ForAll("lines") List<byte[]> fragments) {
         FakeIntake intake = new FakeIntake();
         intake.autoAck = true;
-        EmbeddedChannel ch = feed(new LineInitializer(intake, LIMITS, ChannelSupport.inFlight(LIMITS), ChannelSupport.metrics(),
-                ChannelSupport.limiter(Unpooled.EMPTY_BUFFER), "data_queue"), fragments);
+        EmbeddedChannel ch = feed(new LineInitializer(new ListenerContext(intake, LIMITS, ChannelSupport.inFlight(LIMITS), ChannelSupport.metrics(),
+                ChannelSupport.limiter(Unpooled.EMPTY_BUFFER)), "data_queue"), fragments);
         checkValues(intake);
         String out = ChannelSupport.output(ch);
         for (String reply : out.split("\n")) {
@@ -116,8 +116,8 @@ class DecoderFuzzTest {
     void httpDecoderSurvivesAnything(@ForAll("http") List<byte[]> fragments) {
         FakeIntake intake = new FakeIntake();
         intake.autoAck = true;
-        EmbeddedChannel ch = feed(new HttpIngestInitializer(intake, LIMITS, ChannelSupport.inFlight(LIMITS), ChannelSupport.metrics(),
-                ChannelSupport.limiter(null), null), fragments);
+        EmbeddedChannel ch = feed(new HttpIngestInitializer(new ListenerContext(intake, LIMITS, ChannelSupport.inFlight(LIMITS), ChannelSupport.metrics(),
+                ChannelSupport.limiter(null)), null), fragments);
         checkValues(intake);
         String out = ChannelSupport.output(ch);
         assertThat(out.isEmpty() || out.startsWith("HTTP/1.1 ")).as(out).isTrue();

@@ -22,8 +22,8 @@ class HttpListenerTest {
 
     private static EmbeddedChannel channel(Intake intake, String token) {
         Limits limits = ChannelSupport.limits(64, 100);
-        return new EmbeddedChannel(new HttpIngestInitializer(intake, limits, ChannelSupport.inFlight(limits), ChannelSupport.metrics(),
-                ChannelSupport.limiter(null), token));
+        return new EmbeddedChannel(new HttpIngestInitializer(new ListenerContext(intake, limits, ChannelSupport.inFlight(limits), ChannelSupport.metrics(),
+                ChannelSupport.limiter(null)), token));
     }
 
     private static String post(String path, String contentType, String body) {

@@ -25,8 +25,8 @@ class LineListenerTest {
 
     private static EmbeddedChannel channel(Intake intake, int maxLine) {
         Limits limits = ChannelSupport.limits(maxLine, 100);
-        return new EmbeddedChannel(new LineInitializer(intake, limits, ChannelSupport.inFlight(limits), ChannelSupport.metrics(),
-                ChannelSupport.limiter(Unpooled.EMPTY_BUFFER), "data_queue"));
+        return new EmbeddedChannel(new LineInitializer(new ListenerContext(intake, limits, ChannelSupport.inFlight(limits), ChannelSupport.metrics(),
+                ChannelSupport.limiter(Unpooled.EMPTY_BUFFER)), "data_queue"));
     }
 
     @Test

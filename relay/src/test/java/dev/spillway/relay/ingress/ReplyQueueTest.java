@@ -20,8 +20,8 @@ class ReplyQueueTest {
     private final InFlight inFlight = ChannelSupport.inFlight(LIMITS);
 
     private EmbeddedChannel connection(FakeIntake intake) {
-        EmbeddedChannel ch = new EmbeddedChannel(new RespInitializer(intake, LIMITS, inFlight, ChannelSupport.metrics(),
-                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many")), null, () -> ChannelSupport.STATUS));
+        EmbeddedChannel ch = new EmbeddedChannel(new RespInitializer(new ListenerContext(intake, LIMITS, inFlight, ChannelSupport.metrics(),
+                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), null, () -> ChannelSupport.STATUS));
         ch.freezeTime();
         return ch;
     }
@@ -97,10 +97,10 @@ class ReplyQueueTest {
         InFlight shared = ChannelSupport.inFlight(limits);
         FakeIntake busy = new FakeIntake();
         FakeIntake quiet = new FakeIntake();
-        EmbeddedChannel a = new EmbeddedChannel(new RespInitializer(busy, limits, shared, ChannelSupport.metrics(),
-                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many")), null, () -> ChannelSupport.STATUS));
-        EmbeddedChannel b = new EmbeddedChannel(new RespInitializer(quiet, limits, shared, ChannelSupport.metrics(),
-                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many")), null, () -> ChannelSupport.STATUS));
+        EmbeddedChannel a = new EmbeddedChannel(new RespInitializer(new ListenerContext(busy, limits, shared, ChannelSupport.metrics(),
+                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), null, () -> ChannelSupport.STATUS));
+        EmbeddedChannel b = new EmbeddedChannel(new RespInitializer(new ListenerContext(quiet, limits, shared, ChannelSupport.metrics(),
+                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), null, () -> ChannelSupport.STATUS));
         write(b, rpush("x", "y"));
         assertThat(b.config().isAutoRead()).as("its own bound").isFalse();
         write(a, rpush("1", "2", "3"));

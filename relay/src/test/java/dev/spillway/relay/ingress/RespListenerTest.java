@@ -29,8 +29,8 @@ class RespListenerTest {
     }
 
     private static EmbeddedChannel channel(Intake intake, Limits limits, String password) {
-        return new EmbeddedChannel(new RespInitializer(intake, limits, ChannelSupport.inFlight(limits), ChannelSupport.metrics(),
-                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many")), password, () -> ChannelSupport.STATUS));
+        return new EmbeddedChannel(new RespInitializer(new ListenerContext(intake, limits, ChannelSupport.inFlight(limits), ChannelSupport.metrics(),
+                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), password, () -> ChannelSupport.STATUS));
     }
 
     private EmbeddedChannel channel() {

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 class SentinelWatcherTest {
 
     private static boolean trouble(String channel, String payload) {
-        return SentinelWatcher.isTrouble(channel, payload, "mymaster");
+        return SentinelEvents.isTrouble(channel, payload, "mymaster");
     }
 
     @Test
@@ -49,13 +49,13 @@ class SentinelWatcherTest {
 
     @Test
     void aFailoverInAViewBlocksWritesButOneSentinelsSdownAloneDoesNot() {
-        assertThat(SentinelWatcher.blocksWrites("master")).isFalse();
-        assertThat(SentinelWatcher.blocksWrites("s_down,master")).isFalse();
-        assertThat(SentinelWatcher.blocksWrites("s_down,master,disconnected")).isFalse();
-        assertThat(SentinelWatcher.blocksWrites("s_down,o_down,master")).isTrue();
-        assertThat(SentinelWatcher.blocksWrites("master,failover_in_progress")).isTrue();
-        assertThat(SentinelWatcher.blocksWrites("master,master_down")).isTrue();
-        assertThat(SentinelWatcher.blocksWrites("master,force_failover,failover_in_progress")).isTrue();
+        assertThat(GateRule.blocksWrites("master")).isFalse();
+        assertThat(GateRule.blocksWrites("s_down,master")).isFalse();
+        assertThat(GateRule.blocksWrites("s_down,master,disconnected")).isFalse();
+        assertThat(GateRule.blocksWrites("s_down,o_down,master")).isTrue();
+        assertThat(GateRule.blocksWrites("master,failover_in_progress")).isTrue();
+        assertThat(GateRule.blocksWrites("master,master_down")).isTrue();
+        assertThat(GateRule.blocksWrites("master,force_failover,failover_in_progress")).isTrue();
     }
 
     // ---- the gate rule, with the Sentinels played by the test and a manual clock ----
@@ -79,7 +79,7 @@ class SentinelWatcherTest {
     /** Sentinel i answers a ping and a poll (sent now) naming {@code master}. */
     private void view(SentinelWatcher w, int i, String master, String runId, String flags, int replicas, long epoch) {
         w.recordPong(i);
-        w.recordView(i, new SentinelWatcher.View(now.get(), master, runId, flags, replicas, epoch, 2,
+        w.recordView(i, new SentinelView(now.get(), master, runId, flags, replicas, epoch, 2,
                 java.util.concurrent.TimeUnit.SECONDS.toNanos(3)));
     }
 
@@ -180,7 +180,7 @@ class SentinelWatcherTest {
     void theMajorityIsOfTheWholeGroupNotOfTheSentinelsConfigured() {
         SentinelWatcher w = watcher(1);
         w.recordPong(0);
-        w.recordView(0, new SentinelWatcher.View(now.get(), "127.0.0.1:7001", "aaa", "master", 2, 1, 2,
+        w.recordView(0, new SentinelView(now.get(), "127.0.0.1:7001", "aaa", "master", 2, 1, 2,
                 java.util.concurrent.TimeUnit.SECONDS.toNanos(3)));
         assertThat(gate.state().open()).as("1 configured of a group of 3").isFalse();
         assertThat(gate.state().reason()).contains("only 1 of 3");
@@ -199,9 +199,9 @@ class SentinelWatcherTest {
 
     @Test
     void readsTheEpochOfVotesAndNewEpochs() {
-        assertThat(SentinelWatcher.failoverEpoch("+new-epoch", "12")).isEqualTo(12);
-        assertThat(SentinelWatcher.failoverEpoch("+vote-for-leader", "0123abcd 13")).isEqualTo(13);
-        assertThat(SentinelWatcher.failoverEpoch("+sdown", "master mymaster 127.0.0.1 7001")).isZero();
+        assertThat(SentinelEvents.failoverEpoch("+new-epoch", "12")).isEqualTo(12);
+        assertThat(SentinelEvents.failoverEpoch("+vote-for-leader", "0123abcd 13")).isEqualTo(13);
+        assertThat(SentinelEvents.failoverEpoch("+sdown", "master mymaster 127.0.0.1 7001")).isZero();
         assertThat(trouble("-role-change", "slave 127.0.0.1:7002 127.0.0.1 7002 @ mymaster 127.0.0.1 7001 "
                 + "new reported role is master")).as("a replica that now says it is a master").isTrue();
     }

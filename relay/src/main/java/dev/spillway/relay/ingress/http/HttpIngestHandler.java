@@ -5,6 +5,7 @@ import dev.spillway.relay.ingress.InFlight;
 import dev.spillway.relay.ingress.IngressMetrics;
 import dev.spillway.relay.ingress.Rejections;
 import dev.spillway.relay.ingress.ReplyingHandler;
+import dev.spillway.relay.net.HttpReplies;
 import dev.spillway.relay.route.Intake;
 import dev.spillway.relay.route.RelayRejectedException;
 import io.netty.buffer.ByteBuf;

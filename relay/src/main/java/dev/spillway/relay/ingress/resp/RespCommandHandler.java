@@ -228,28 +228,13 @@ public final class RespCommandHandler extends ReplyingHandler<Object> {
     }
 
     private String info() {
-        RelayStatus s = status.get();
         return "# Server\r\n"
                 + "redis_version:" + RelayVersion.REDIS_COMPATIBLE + "\r\n"
                 + "redis_mode:standalone\r\n"
                 + "spillway_version:" + RelayVersion.VERSION + "\r\n"
                 + "loading:0\r\n"
                 + "\r\n# Spillway\r\n"
-                + "relay_name:" + s.name() + "\r\n"
-                + "relay_instance:" + s.instance() + "\r\n"
-                + "relay_state:" + s.state() + "\r\n"
-                + "relay_mode:" + s.mode() + "\r\n"
-                + "redis_master:" + s.master() + "\r\n"
-                + "breaker_state:" + s.breaker() + "\r\n"
-                + "write_gate:" + s.gate() + "\r\n"
-                + "dead_lettered_messages:" + s.deadLettered() + "\r\n"
-                + "spill_pending_messages:" + s.pendingMessages() + "\r\n"
-                + "spill_pending_bytes:" + s.pendingBytes() + "\r\n"
-                + "spill_disk_full:" + (s.spillDiskFull() ? 1 : 0) + "\r\n"
-                + "spill_max_bytes:" + s.spillMaxBytes() + "\r\n"
-                + "failovers:" + s.failovers() + "\r\n"
-                + "connected_clients:" + s.connections() + "\r\n"
-                + "in_flight_messages:" + s.inFlight() + "\r\n";
+                + status.get().infoFields();
     }
 
     /**

@@ -1,4 +1,4 @@
-package dev.spillway.relay.ingress.http;
+package dev.spillway.relay.net;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netty.buffer.Unpooled;
@@ -11,7 +11,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
-/** JSON responses shared by the ingest and admin HTTP listeners. */
+/** JSON responses shared by the ingest and admin HTTP listeners. Stateless; thread-safe. */
 public final class HttpReplies {
 
     public static final ObjectMapper JSON = new ObjectMapper();

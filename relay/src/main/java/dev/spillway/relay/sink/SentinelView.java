@@ -1,0 +1,12 @@
+package dev.spillway.relay.sink;
+
+/**
+ * One poll of a Sentinel's view of the master.
+ *
+ * @param healthyReplicas replicas listed with no flag but {@code slave}; -1 when the Sentinel
+ *     could not list them (the view then cannot open the gate: {@code all} would be guessed)
+ * @param configEpoch the master's configuration epoch (a successful failover raises it)
+ * @param otherSentinels how many other Sentinels this one knows for the master
+ */
+record SentinelView(long polledAtNanos, String address, String runId, String flags, int healthyReplicas,
+        long configEpoch, int otherSentinels, long failoverTimeoutNanos) {}
