@@ -3,7 +3,6 @@ package dev.spillway.chaos.bench;
 import dev.spillway.relay.bench.SpillBench;
 import java.util.ArrayList;
 import java.util.List;
-import picocli.CommandLine;
 
 /**
  * The spill log alone, through the relay's own {@link SpillBench}: fsync'd append and replay
@@ -19,14 +18,19 @@ public final class SpillScenario {
     }
 
     public List<BenchRow> run() {
-        SpillBench spill = runSpillBench();
+        SpillBench.Results spill;
+        try {
+            spill = SpillBench.run(new SpillBench.Options(null, new int[] {64}, 5, 100, backlog), System.out);
+        } catch (Exception e) {
+            throw new IllegalStateException("spill bench failed: " + e.getMessage(), e);
+        }
         List<BenchRow> rows = new ArrayList<>();
-        for (SpillBench.Result sr : spill.results()) {
+        for (SpillBench.Result sr : spill.runs()) {
             rows.add(BenchRow.of("spill log, 100-byte messages, fsync before ack", sr.appenders() + " appenders",
                     sr.ackedPerSecond(), Double.NaN, Double.NaN, Double.NaN,
                     String.format("%.1f msgs/fsync, replay %.0f msg/s", sr.messagesPerFsync(), sr.replayPerSecond())));
         }
-        SpillBench.BacklogResult b = spill.backlogResult();
+        SpillBench.BacklogResult b = spill.backlog();
         if (b != null) {
             rows.add(BenchRow.of("spill backlog of " + b.messages() + " messages (8 appenders x 256 in flight)",
                     "append, then replay", b.appendPerSecond(), Double.NaN, Double.NaN, Double.NaN,
@@ -35,15 +39,5 @@ public final class SpillScenario {
                             b.heapAfter() >> 20)));
         }
         return rows;
-    }
-
-    /**
-     * {@link SpillBench} has no API but its command line: run it as picocli would, then read its
-     * results. The one place that knows this.
-     */
-    private SpillBench runSpillBench() {
-        SpillBench spill = new SpillBench();
-        new CommandLine(spill).execute("--appenders", "64", "--seconds", "5", "--backlog", String.valueOf(backlog));
-        return spill;
     }
 }

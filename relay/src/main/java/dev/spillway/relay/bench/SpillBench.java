@@ -17,14 +17,11 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 /**
  * Measures the spill log: acknowledged (fsync'd) appends per second of fixed-size messages for
@@ -35,28 +32,11 @@ import picocli.CommandLine.Option;
  * flags, {@link #call}, {@link #results()}) is what {@code java -jar relay.jar spill-bench} and
  * the chaos-tests' bench command drive.
  */
-@Command(name = "spill-bench", mixinStandardHelpOptions = true,
-        description = "Measure fsync'd spill appends/s and replay reads/s.")
-public final class SpillBench implements Callable<Integer> {
+public final class SpillBench {
 
-    @Option(names = "--dir", description = "Scratch directory (deleted afterwards); default: a temp dir.")
-    Path dir;
+    private SpillBench() {}
 
-    @Option(names = "--appenders", split = ",", defaultValue = "1,8,64",
-            description = "Concurrent appender counts to run (default: ${DEFAULT-VALUE}).")
-    int[] appenders;
-
-    @Option(names = "--seconds", defaultValue = "5", description = "Seconds per run (default: ${DEFAULT-VALUE}).")
-    int seconds;
-
-    @Option(names = "--value-bytes", defaultValue = "100", description = "Message size (default: ${DEFAULT-VALUE}).")
-    int valueBytes;
-
-    @Option(names = "--backlog", defaultValue = "0",
-            description = "Also build a backlog of this many messages, then replay it, watching the heap (default: none).")
-    long backlog;
-
-    /** What to measure: the flags' values. {@code dir} null: a temporary directory. */
+    /** What to measure. {@code dir} null: a temporary directory. */
     public record Options(Path dir, int[] appenders, int seconds, int valueBytes, long backlog) {}
 
     /** One row of results. */
@@ -72,25 +52,6 @@ public final class SpillBench implements Callable<Integer> {
 
     /** What a run measured: a row per number of appenders, and the backlog run's result or null. */
     public record Results(List<Result> runs, BacklogResult backlog) {}
-
-    private final List<Result> results = new ArrayList<>();
-    private BacklogResult backlogResult;
-
-    /** The rows of the last {@link #call}, as far as it got. */
-    public List<Result> results() {
-        return results;
-    }
-
-    /** The backlog run's result, or null when none was asked for. */
-    public BacklogResult backlogResult() {
-        return backlogResult;
-    }
-
-    @Override
-    public Integer call() throws Exception {
-        run(new Options(dir, appenders, seconds, valueBytes, backlog), System.out, results, b -> backlogResult = b);
-        return 0;
-    }
 
     /** Measures what {@code options} ask for, printing a table to {@code out} row by row as it goes. */
     public static Results run(Options options, PrintStream out) throws Exception {
