@@ -39,11 +39,11 @@ public final class Relay implements Closeable {
         this.spill = SpillLog.open(spillConfig, metrics);
         this.redis = new RedisConnector(sinkConfig, eventLoops);
         if (!sinkConfig.waitsForReplicas()) {
-            LOG.warn("sink.minReplicas: 0 — a batch counts as written once the master has it, without any replica: "
+            LOG.warn("sink.ack.minReplicas: 0 — a batch counts as written once the master has it, without any replica: "
                     + "a master that dies before its replicas copied the batch loses acknowledged messages. "
                     + "Use 'all' (the default) or a number of replicas.");
         } else if (sinkConfig.minReplicas() != SinkConfig.ALL_REPLICAS) {
-            LOG.info("sink.minReplicas: {} — a replica that has not confirmed a batch can still be promoted (Sentinel "
+            LOG.info("sink.ack.minReplicas: {} — a replica that has not confirmed a batch can still be promoted (Sentinel "
                     + "picks by replication offset, and an operator's SENTINEL FAILOVER by a single Sentinel); 'all' "
                     + "closes that window", sinkConfig.minReplicas());
         }

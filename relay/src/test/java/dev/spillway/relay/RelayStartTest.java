@@ -42,7 +42,7 @@ class RelayStartTest {
 
     @Test
     void minReplicasZeroWarnsWhatItGivesUp() throws Exception {
-        assertThat(warningsAtStart(0)).anySatisfy(w -> assertThat(w).contains("sink.minReplicas: 0")
+        assertThat(warningsAtStart(0)).anySatisfy(w -> assertThat(w).contains("sink.ack.minReplicas: 0")
                 .contains("loses acknowledged messages"));
     }
 

@@ -47,7 +47,7 @@ final class ConfigRenderer {
                 "line", Map.of("host", "127.0.0.1", "port", p.line()),
                 "http", Map.of("host", "127.0.0.1", "port", p.http()),
                 "admin", Map.of("host", "127.0.0.1", "port", p.admin(), "peers", peers)));
-        cfg.put("sink", new LinkedHashMap<>(Map.of("sentinels", sentinels)));
+        cfg.put("sink", new LinkedHashMap<>(Map.of("redis", new LinkedHashMap<>(Map.of("sentinels", sentinels)))));
         cfg.put("spill", new LinkedHashMap<>(Map.of("dir", spill.toString())));
         merge(cfg, overrides);
         new ObjectMapper(new YAMLFactory()).writeValue(yaml.toFile(), cfg);

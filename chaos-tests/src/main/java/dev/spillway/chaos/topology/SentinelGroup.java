@@ -157,7 +157,7 @@ public final class SentinelGroup implements Closeable {
         return List.copyOf(sentinels);
     }
 
-    /** host:port of every Sentinel, as the relay's {@code sink.sentinels} wants them. */
+    /** host:port of every Sentinel, as the relay's {@code sink.redis.sentinels} wants them. */
     public List<String> sentinelAddresses() {
         return sentinels.stream().map(Node::address).toList();
     }

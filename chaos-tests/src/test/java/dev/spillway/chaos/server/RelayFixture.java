@@ -20,9 +20,9 @@ final class RelayFixture {
         env.put("SPILLWAY_LISTENERS_LINE_PORT", "0");
         env.put("SPILLWAY_LISTENERS_HTTP_PORT", "0");
         env.put("SPILLWAY_LISTENERS_ADMIN_PORT", "0");
-        env.put("SPILLWAY_SINK_SENTINELS", String.join(",", group.sentinelAddresses()));
-        env.put("SPILLWAY_SINK_TIMEOUT", "500ms");
-        env.put("SPILLWAY_SINK_WAIT_TIMEOUT", "300ms");
+        env.put("SPILLWAY_SINK_REDIS_SENTINELS", String.join(",", group.sentinelAddresses()));
+        env.put("SPILLWAY_SINK_REDIS_TIMEOUT", "500ms");
+        env.put("SPILLWAY_SINK_ACK_WAIT_TIMEOUT", "300ms");
         env.put("SPILLWAY_SPILL_DIR", spillDir.toString());
         env.putAll(overrides);
         return ConfigLoader.load(null, env);

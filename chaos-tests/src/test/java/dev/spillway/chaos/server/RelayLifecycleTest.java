@@ -49,7 +49,7 @@ class RelayLifecycleTest {
             int admin = freePort();
             Path yaml = tmp.resolve("relay.yaml");
             Files.writeString(yaml, "name: lifecycle\nlisteners:\n  resp: {port: " + resp + "}\n  line: {port: 0}\n"
-                    + "  http: {port: 0}\n  admin: {port: " + admin + "}\nsink:\n  sentinels: ["
+                    + "  http: {port: 0}\n  admin: {port: " + admin + "}\nsink:\n  redis:\n    sentinels: ["
                     + String.join(", ", group.sentinelAddresses()) + "]\nspill:\n  dir: " + tmp.resolve("spill")
                     + "\nshutdown:\n  drainTimeout: 5s\n");
             Path jar = relayJar();
@@ -189,7 +189,7 @@ class RelayLifecycleTest {
         Path spill = tmp.resolve("shared-spill");
         Path yaml = tmp.resolve("second.yaml");
         Files.writeString(yaml, "name: second\nlisteners:\n  resp: {port: " + freePort() + "}\n  line: {port: 0}\n"
-                + "  http: {port: 0}\n  admin: {port: " + freePort() + "}\nsink:\n  sentinels: [127.0.0.1:"
+                + "  http: {port: 0}\n  admin: {port: " + freePort() + "}\nsink:\n  redis:\n    sentinels: [127.0.0.1:"
                 + freePort() + "]\nspill:\n  dir: " + spill + "\n");
         try (dev.spillway.relay.spill.SpillLog holder = dev.spillway.relay.spill.SpillLog.open(
                 dev.spillway.relay.spill.SpillLogConfig.builder(spill).build())) {

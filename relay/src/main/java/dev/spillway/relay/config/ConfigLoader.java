@@ -27,7 +27,7 @@ import java.util.stream.Collectors;
 /**
  * Reads a relay's configuration: the YAML file is bound onto {@link RelayFile} by Jackson, after
  * each {@code SPILLWAY_*} environment variable has been merged into the tree — its name is the
- * setting's path in upper snake case ({@code sink.minReplicas} → {@code SPILLWAY_SINK_MIN_REPLICAS};
+ * setting's path in upper snake case ({@code sink.ack.minReplicas} → {@code SPILLWAY_SINK_ACK_MIN_REPLICAS};
  * lists comma-separated). Unknown settings (in the file or the environment), wrong types and
  * invalid values fail with a message naming the setting, the value and what is expected.
  *

@@ -32,10 +32,18 @@ record RelayFile(String name, Integer ioThreads, Listeners listeners, LimitsFile
 
     record Security(String password, String httpToken) {}
 
-    record SinkFile(String masterName, List<String> sentinels, String password, String sentinelPassword,
-            String minReplicas, String deadLetterKey, Duration sentinelHeartbeat, Duration sentinelTimeout,
-            Duration waitTimeout, Duration timeout, Duration connectTimeout, Integer maxBatch,
-            Units.DataSize maxBatchBytes, Duration dedupeTtl, String dedupeKeyPrefix, Retry retry, Breaker breaker) {}
+    record SinkFile(RedisFile redis, Ack ack, Batch batch, Duration dedupeTtl, String dedupeKeyPrefix,
+            String deadLetterKey, Retry retry, Breaker breaker) {}
+
+    /** Where the Sentinel group is and how to talk to it and to its Redis nodes. */
+    record RedisFile(String masterName, List<String> sentinels, String password, String sentinelPassword,
+            Duration timeout, Duration connectTimeout, Duration sentinelHeartbeat, Duration sentinelTimeout) {}
+
+    /** When a batch counts as written. */
+    record Ack(String minReplicas, Duration waitTimeout) {}
+
+    /** How much one Redis batch carries. */
+    record Batch(Integer maxMessages, Units.DataSize maxBytes) {}
 
     /** {@code wait} in the file ({@code wait} cannot name a record component). */
     record Retry(Integer attempts, @JsonProperty("wait") Duration waitFor) {}
@@ -95,19 +103,26 @@ record RelayFile(String name, Integer ioThreads, Listeners listeners, LimitsFile
         SinkConfig.Builder b = SinkConfig.builder();
         if (sink != null) {
             SinkFile s = sink;
-            set(s.masterName(), b::masterName);
-            set(s.sentinels(), b::sentinels);
-            set(s.password(), b::password);
-            set(s.sentinelPassword(), b::sentinelPassword);
-            set(s.minReplicas(), v -> b.minReplicas(minReplicas(v)));
+            RedisFile r = s.redis();
+            if (r != null) {
+                set(r.masterName(), b::masterName);
+                set(r.sentinels(), b::sentinels);
+                set(r.password(), b::password);
+                set(r.sentinelPassword(), b::sentinelPassword);
+                set(r.timeout(), b::timeout);
+                set(r.connectTimeout(), b::connectTimeout);
+                set(r.sentinelHeartbeat(), b::sentinelHeartbeat);
+                set(r.sentinelTimeout(), b::sentinelTimeout);
+            }
+            if (s.ack() != null) {
+                set(s.ack().minReplicas(), v -> b.minReplicas(minReplicas(v)));
+                set(s.ack().waitTimeout(), b::waitTimeout);
+            }
+            if (s.batch() != null) {
+                set(s.batch().maxMessages(), b::maxBatch);
+                set(s.batch().maxBytes(), v -> b.maxBatchBytes(v.intBytes()));
+            }
             set(s.deadLetterKey(), b::deadLetterKey);
-            set(s.sentinelHeartbeat(), b::sentinelHeartbeat);
-            set(s.sentinelTimeout(), b::sentinelTimeout);
-            set(s.waitTimeout(), b::waitTimeout);
-            set(s.timeout(), b::timeout);
-            set(s.connectTimeout(), b::connectTimeout);
-            set(s.maxBatch(), b::maxBatch);
-            set(s.maxBatchBytes(), v -> b.maxBatchBytes(v.intBytes()));
             set(s.dedupeTtl(), b::dedupeTtl);
             set(s.dedupeKeyPrefix(), b::dedupeKeyPrefix);
             if (s.retry() != null) {
@@ -139,7 +154,7 @@ record RelayFile(String name, Integer ioThreads, Listeners listeners, LimitsFile
         } catch (NumberFormatException ignored) {
             // reported below
         }
-        throw new ConfigException("sink.minReplicas: " + v + " (expected: >= 0 or 'all')");
+        throw new ConfigException("sink.ack.minReplicas: " + v + " (expected: >= 0 or 'all')");
     }
 
     private SpillLogConfig toSpill() {

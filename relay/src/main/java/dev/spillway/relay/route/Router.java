@@ -207,8 +207,8 @@ public final class Router implements Intake, Closeable {
     // ---- direct path ----
 
     /**
-     * Takes the next direct batch off the queue, in order: up to {@code sink.maxBatch} messages
-     * and {@code sink.maxBatchBytes} bytes (at least one request), never splitting a request.
+     * Takes the next direct batch off the queue, in order: up to {@code sink.batch.maxMessages} messages
+     * and {@code sink.batch.maxBytes} bytes (at least one request), never splitting a request.
      * Called with the lock held.
      */
     private List<Pending> nextBatch() {

@@ -17,7 +17,7 @@ final class GateRule {
     /**
      * What one configured Sentinel said.
      *
-     * @param answering both its connections answered within {@code sink.sentinelTimeout}
+     * @param answering both its connections answered within {@code sink.redis.sentinelTimeout}
      * @param view its last complete poll, or null
      */
     record Heard(String address, boolean answering, SentinelView view) {}

@@ -40,7 +40,7 @@ import org.redisson.client.codec.ByteArrayCodec;
  * Sequences are compared as Lua numbers (doubles): exact up to 2^53 per incarnation.
  *
  * <h2>Ack policy</h2>
- * With {@code sink.minReplicas} = N > 0, the batch ends with {@code WAIT N timeout} on the same
+ * With {@code sink.ack.minReplicas} = N > 0, the batch ends with {@code WAIT N timeout} on the same
  * connection; fewer confirmations throw {@link ReplicationShortfallException}. The master's
  * {@code min-replicas-to-write} additionally makes an isolated old master refuse writes.
  *

@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * <p>Two connections per Sentinel, on one event loop (so all state here is confined to it):
  * <ul>
  * <li><b>events</b>: {@code PSUBSCRIBE *} — every event the Sentinel publishes — and a
- *     {@code PING} each {@code sink.sentinelHeartbeat}. A reply to a ping proves that every
+ *     {@code PING} each {@code sink.redis.sentinelHeartbeat}. A reply to a ping proves that every
  *     event the Sentinel published before it has been read (one connection, in order).</li>
  * <li><b>view</b>: {@code SENTINEL MASTER} and {@code SENTINEL REPLICAS} each heartbeat: the
  *     master's address, run id and flags, and how many replicas are healthy.</li>
@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * The gate is open on master M (run id R) only while
  * <ol>
  * <li>a majority of the configured Sentinels answered both connections within
- *     {@code sink.sentinelTimeout},</li>
+ *     {@code sink.redis.sentinelTimeout},</li>
  * <li>each of those has a view taken after the last trouble seen from any Sentinel, naming a
  *     master with no flag but {@code master}, and a majority of the configured Sentinels name M
  *     with run id R; none of them reports trouble.</li>
@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * majority. A manual {@code SENTINEL FAILOVER} involves one Sentinel only: its
  * {@code +new-epoch}/{@code +try-failover} reach the relay ~3 Sentinel ticks (~300 ms) before it
  * sends {@code REPLICAOF NO ONE} to the chosen replica — if the relay can hear that Sentinel.
- * {@code sink.minReplicas: all} closes even that gap: a batch confirmed by every replica is on
+ * {@code sink.ack.minReplicas: all} closes even that gap: a batch confirmed by every replica is on
  * whichever one gets promoted.
  *
  * <p>The parts: {@link SentinelLink} keeps both connections to one Sentinel
@@ -132,7 +132,7 @@ public final class SentinelWatcher implements Closeable {
         return failovers.getCount();
     }
 
-    /** Sentinels that answered within {@code sink.sentinelTimeout}. */
+    /** Sentinels that answered within {@code sink.redis.sentinelTimeout}. */
     public int answering() {
         long now = clock.getAsLong();
         int n = 0;
@@ -179,7 +179,7 @@ public final class SentinelWatcher implements Closeable {
                 address -> runIds.runId(address, lastTroubleNanos));
         if (d.group() > links.size() && !warnedGroupSize) {
             warnedGroupSize = true;
-            LOG.warn("sink.sentinels lists {} Sentinels but the group of '{}' has {}: list them all; the write gate "
+            LOG.warn("sink.redis.sentinels lists {} Sentinels but the group of '{}' has {}: list them all; the write gate "
                     + "needs {} of them to answer", links.size(), config.masterName(), d.group(), d.group() / 2 + 1);
         }
         if (!d.open()) {

@@ -13,7 +13,7 @@ public final class SinkConfig {
     public static final String DEFAULT_MASTER_NAME = "mymaster";
     public static final List<String> DEFAULT_SENTINELS =
             List.of("127.0.0.1:26379", "127.0.0.1:26380", "127.0.0.1:26381");
-    /** {@code sink.minReplicas: all}: WAIT for every healthy replica the Sentinels list (at least one). */
+    /** {@code sink.ack.minReplicas: all}: WAIT for every healthy replica the Sentinels list (at least one). */
     public static final int ALL_REPLICAS = -1;
     public static final int DEFAULT_MIN_REPLICAS = ALL_REPLICAS;
     public static final String DEFAULT_DEAD_LETTER_KEY = "spillway:dead-letter";
@@ -80,22 +80,22 @@ public final class SinkConfig {
         breakerFailureRate = b.breakerFailureRate;
         breakerOpenWait = b.breakerOpenWait;
         breakerMaxHalfOpen = b.breakerMaxHalfOpen;
-        check(masterName != null && !masterName.isBlank(), "sink.masterName", masterName, "a Sentinel master name");
-        check(!sentinels.isEmpty(), "sink.sentinels", sentinels, "at least one host:port");
+        check(masterName != null && !masterName.isBlank(), "sink.redis.masterName", masterName, "a Sentinel master name");
+        check(!sentinels.isEmpty(), "sink.redis.sentinels", sentinels, "at least one host:port");
         for (String s : sentinels) {
-            check(s.matches("[^:\\s]+:\\d{1,5}"), "sink.sentinels", s, "host:port");
+            check(s.matches("[^:\\s]+:\\d{1,5}"), "sink.redis.sentinels", s, "host:port");
         }
-        check(minReplicas >= 0 || minReplicas == ALL_REPLICAS, "sink.minReplicas", minReplicas, ">= 0 or 'all'");
+        check(minReplicas >= 0 || minReplicas == ALL_REPLICAS, "sink.ack.minReplicas", minReplicas, ">= 0 or 'all'");
         check(deadLetterKey != null && !deadLetterKey.isEmpty(), "sink.deadLetterKey", deadLetterKey,
                 "a non-empty key");
-        check(positive(sentinelHeartbeat), "sink.sentinelHeartbeat", sentinelHeartbeat, "> 0");
-        check(positive(sentinelTimeout) && sentinelTimeout.compareTo(sentinelHeartbeat) > 0, "sink.sentinelTimeout",
-                sentinelTimeout, "> sink.sentinelHeartbeat");
-        check(positive(waitTimeout), "sink.waitTimeout", waitTimeout, "> 0");
-        check(positive(timeout), "sink.timeout", timeout, "> 0");
-        check(positive(connectTimeout), "sink.connectTimeout", connectTimeout, "> 0");
-        check(maxBatch > 0, "sink.maxBatch", maxBatch, "> 0");
-        check(maxBatchBytes > 0, "sink.maxBatchBytes", maxBatchBytes, "> 0");
+        check(positive(sentinelHeartbeat), "sink.redis.sentinelHeartbeat", sentinelHeartbeat, "> 0");
+        check(positive(sentinelTimeout) && sentinelTimeout.compareTo(sentinelHeartbeat) > 0, "sink.redis.sentinelTimeout",
+                sentinelTimeout, "> sink.redis.sentinelHeartbeat");
+        check(positive(waitTimeout), "sink.ack.waitTimeout", waitTimeout, "> 0");
+        check(positive(timeout), "sink.redis.timeout", timeout, "> 0");
+        check(positive(connectTimeout), "sink.redis.connectTimeout", connectTimeout, "> 0");
+        check(maxBatch > 0, "sink.batch.maxMessages", maxBatch, "> 0");
+        check(maxBatchBytes > 0, "sink.batch.maxBytes", maxBatchBytes, "> 0");
         check(dedupeTtl.toSeconds() >= 60, "sink.dedupeTtl", dedupeTtl, ">= 60s");
         check(dedupeKeyPrefix != null && !dedupeKeyPrefix.isEmpty(), "sink.dedupeKeyPrefix", dedupeKeyPrefix,
                 "a non-empty prefix");

@@ -53,13 +53,13 @@ class ConfigLoaderTest {
 
     @Test
     void environmentOverridesTheFile() throws Exception {
-        Path f = write("sink:\n  minReplicas: 1\nlisteners:\n  resp:\n    port: 7000\n");
-        RelayConfig c = ConfigLoader.load(f, Map.of("SPILLWAY_SINK_MIN_REPLICAS", "2",
-                "SPILLWAY_SINK_SENTINELS", "10.0.0.1:26379, 10.0.0.2:26379", "SPILLWAY_SPILL_MAX_BYTES", "2GiB",
+        Path f = write("sink:\n  ack:\n    minReplicas: 1\nlisteners:\n  resp:\n    port: 7000\n");
+        RelayConfig c = ConfigLoader.load(f, Map.of("SPILLWAY_SINK_ACK_MIN_REPLICAS", "2",
+                "SPILLWAY_SINK_REDIS_SENTINELS", "10.0.0.1:26379, 10.0.0.2:26379", "SPILLWAY_SPILL_MAX_BYTES", "2GiB",
                 "SPILLWAY_LIMITS_IDLE_TIMEOUT", "30s"));
         assertThat(c.sink().minReplicas()).isEqualTo(2);
         assertThat(ConfigLoader.load(f, Map.of()).sink().minReplicas()).isEqualTo(1);
-        assertThat(ConfigLoader.load(f, Map.of("SPILLWAY_SINK_MIN_REPLICAS", "all")).sink().minReplicas())
+        assertThat(ConfigLoader.load(f, Map.of("SPILLWAY_SINK_ACK_MIN_REPLICAS", "all")).sink().minReplicas())
                 .isEqualTo(SinkConfig.ALL_REPLICAS);
         assertThat(c.sink().sentinels()).containsExactly("10.0.0.1:26379", "10.0.0.2:26379");
         assertThat(c.resp().port()).isEqualTo(7000);
@@ -72,11 +72,11 @@ class ConfigLoaderTest {
 
     @Test
     void rejectsUnknownSettingNamingIt() throws Exception {
-        Path f = write("sink:\n  minReplica: 2\n");
+        Path f = write("sink:\n  ack:\n    minReplica: 2\n");
         assertThatThrownBy(() -> ConfigLoader.load(f, Map.of())).isInstanceOf(ConfigException.class)
-                .hasMessageContaining("sink.minReplica: unknown setting").hasMessageContaining("minReplicas");
-        assertThatThrownBy(() -> ConfigLoader.load(null, Map.of("SPILLWAY_SINK_MINREPLICAS", "2")))
-                .hasMessageContaining("environment variable SPILLWAY_SINK_MINREPLICAS: unknown setting");
+                .hasMessageContaining("sink.ack.minReplica: unknown setting").hasMessageContaining("minReplicas");
+        assertThatThrownBy(() -> ConfigLoader.load(null, Map.of("SPILLWAY_SINK_ACK_MINREPLICAS", "2")))
+                .hasMessageContaining("environment variable SPILLWAY_SINK_ACK_MINREPLICAS: unknown setting");
     }
 
     @Test
@@ -85,14 +85,14 @@ class ConfigLoaderTest {
                 .hasMessage("limits.maxValueBytes: 'lots' (expected: an integer)");
         assertThatThrownBy(() -> ConfigLoader.load(write("limits:\n  maxValueBytes: 0\n"), Map.of()))
                 .hasMessage("limits.maxValueBytes: 0 (expected: > 0)");
-        assertThatThrownBy(() -> ConfigLoader.load(write("sink:\n  timeout: soon\n"), Map.of()))
-                .hasMessageContaining("sink.timeout: 'soon' (expected: a duration");
-        assertThatThrownBy(() -> ConfigLoader.load(write("sink:\n  minReplicas: -1\n"), Map.of()))
-                .hasMessage("sink.minReplicas: -1 (expected: >= 0 or 'all')");
-        assertThatThrownBy(() -> ConfigLoader.load(write("sink:\n  minReplicas: most\n"), Map.of()))
-                .hasMessage("sink.minReplicas: most (expected: >= 0 or 'all')");
-        assertThatThrownBy(() -> ConfigLoader.load(write("sink:\n  sentinels: [nohostport]\n"), Map.of()))
-                .hasMessage("sink.sentinels: nohostport (expected: host:port)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("sink:\n  redis:\n    timeout: soon\n"), Map.of()))
+                .hasMessageContaining("sink.redis.timeout: 'soon' (expected: a duration");
+        assertThatThrownBy(() -> ConfigLoader.load(write("sink:\n  ack:\n    minReplicas: -1\n"), Map.of()))
+                .hasMessage("sink.ack.minReplicas: -1 (expected: >= 0 or 'all')");
+        assertThatThrownBy(() -> ConfigLoader.load(write("sink:\n  ack:\n    minReplicas: most\n"), Map.of()))
+                .hasMessage("sink.ack.minReplicas: most (expected: >= 0 or 'all')");
+        assertThatThrownBy(() -> ConfigLoader.load(write("sink:\n  redis:\n    sentinels: [nohostport]\n"), Map.of()))
+                .hasMessage("sink.redis.sentinels: nohostport (expected: host:port)");
         assertThatThrownBy(() -> ConfigLoader.load(write("listeners:\n  resp:\n    port: 70000\n"), Map.of()))
                 .hasMessage("listeners.resp.port: 70000 (expected: 0..65535; 0 = any free port)");
         assertThatThrownBy(() -> ConfigLoader.load(write("ioThreads: -1\n"), Map.of()))
