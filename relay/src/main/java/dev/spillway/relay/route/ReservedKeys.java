@@ -5,9 +5,12 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
- * The keys that are Spillway's own: the high-water marks ({@code sink.dedupeKeyPrefix}) and the
- * dead-letter list ({@code sink.deadLetterKey}). A producer pushing there would break the dedupe
- * of every replay or wedge the dead letters.
+ * The keys producers may not use: Spillway's own — the high-water marks
+ * ({@code sink.dedupeKeyPrefix}) and the dead-letter list ({@code sink.deadLetterKey}), where a
+ * producer pushing would break the dedupe of every replay or wedge the dead letters — and keys
+ * longer than the spill log can carry ({@value #MAX_KEY_BYTES} bytes), refused whether or not
+ * the relay is spilling at the moment, so that a producer's key is not taken while Redis is up
+ * and refused when it is not.
  *
  * <p>Immutable; thread-safe.
  */
@@ -23,8 +26,14 @@ final class ReservedKeys {
         this.deadLetter = config.deadLetterKey().getBytes(StandardCharsets.UTF_8);
     }
 
-    /** Why {@code key} is Spillway's own, as the error a producer gets, or null. */
+    static final int MAX_KEY_BYTES = 0xFFFF;
+
+    /** Why {@code key} may not be used, as the error a producer gets, or null. */
     String why(byte[] key) {
+        if (key.length > MAX_KEY_BYTES) {
+            return "ERR key of " + key.length + " bytes exceeds Spillway's limit of " + MAX_KEY_BYTES
+                    + " bytes (a key must fit the spill log)";
+        }
         if (key.length >= prefix.length && Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length)) {
             return "ERR key '" + new String(key, StandardCharsets.UTF_8) + "' is reserved: keys starting with "
                     + "sink.dedupeKeyPrefix '" + config.dedupeKeyPrefix() + "' hold Spillway's high-water marks";

@@ -228,7 +228,15 @@ class RouterTest {
         open();
         assertThat(refusal(push("spillway:hw:1234", "v")).getMessage()).contains("reserved");
         assertThat(refusal(push("spillway:dead-letter", "v")).getMessage()).contains("reserved");
+        // a key the spill log could not carry is refused in every mode, not only while spilling
+        assertThat(refusal(push("k".repeat(65536), "v")).getMessage())
+                .isEqualTo("ERR key of 65536 bytes exceeds Spillway's limit of 65535 bytes (a key must fit the spill log)");
         assertThat(sink.writes).isEmpty();
+        CompletableFuture<Void> longest = push("k".repeat(65535), "v");
+        FakeSink.Write w = sink.next();
+        assertThat(w.batch().get(0).key()).hasSize(65535);
+        w.written();
+        longest.get(5, TimeUnit.SECONDS);
     }
 
     @Test
