@@ -27,9 +27,12 @@ import java.util.Set;
  * and can lose power: the model is RocksDB's {@code FaultInjectionTestFS} ("drop unsynced
  * data"), with POSIX's rules.
  * <ul>
- *   <li>A file's data survives a power cut only up to its last {@code force}; of the writes and
- *       truncates made after it, a power cut keeps any prefix, in order, and may tear the first
- *       write it does not keep whole (a prefix of its bytes reaches the disk, or garbage does).
+ *   <li>A file's data survives a power cut only up to its last {@code force}. Of what was
+ *       written after it, a power cut keeps either any prefix of the writes and truncates, in
+ *       order, tearing the first write it does not keep whole (a prefix of its bytes reaches the
+ *       disk, or garbage does); or — the page cache written back out of order — any subset of
+ *       the changed 4 KiB pages, with the file at its old or its new size (pages of a grown file
+ *       that did not reach the disk read as zeros).
  *   <li>A failed {@code force} is Linux's: what it was to sync may or may not have reached the
  *       disk (a prefix, as above), and it is no longer pending — the kernel marked the pages
  *       clean — so a later {@code force} that succeeds does not make it durable ("fsyncgate").
@@ -296,8 +299,34 @@ final class SimulatedDisk implements SpillStorage {
         return out;
     }
 
-    /** Durable bytes, then a prefix of the later operations, the next one possibly torn. */
+    /** What of a file a power cut leaves: one of the two models of the class comment, at random. */
     private byte[] afterPowerCut(Inode inode) {
+        return random.nextBoolean() ? unsyncedPrefix(inode) : unsyncedPages(inode);
+    }
+
+    /**
+     * The page cache written back out of order: of the 4 KiB pages that differ from what is
+     * durable, any subset reaches the disk (each page whole); the file's size is the old one or
+     * the new one, and where it grew, pages that did not reach the disk read as zeros.
+     */
+    private byte[] unsyncedPages(Inode inode) {
+        byte[] durable = inode.durable;
+        byte[] current = inode.current;
+        int size = random.nextBoolean() ? durable.length : current.length;
+        byte[] b = new byte[size];
+        System.arraycopy(durable, 0, b, 0, Math.min(size, durable.length));
+        for (int page = 0; page < size; page += 4096) {
+            int end = Math.min(size, page + 4096);
+            if (random.nextBoolean() && page < current.length) {
+                int n = Math.min(end, current.length) - page;
+                System.arraycopy(current, page, b, page, n);
+            }
+        }
+        return b;
+    }
+
+    /** Durable bytes, then a prefix of the later operations, the next one possibly torn. */
+    private byte[] unsyncedPrefix(Inode inode) {
         byte[] b = inode.durable.clone();
         int n = inode.unsyncedMeta.size();
         int keep = random.nextInt(n + 1);
