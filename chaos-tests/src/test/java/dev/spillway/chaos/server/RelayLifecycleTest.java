@@ -185,6 +185,28 @@ class RelayLifecycleTest {
     }
 
     @Test
+    void theJarSaysItsVersionAndLogsCarryDateAndZone() throws Exception {
+        Process version = new ProcessBuilder("java", "-jar", relayJar().toString(), "--version")
+                .redirectErrorStream(true).start();
+        assertThat(version.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        String out = new String(version.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+        assertThat(out).matches("spillway relay \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?");
+        Path yaml = tmp.resolve("bad.yaml");
+        Files.writeString(yaml, "spill:\n  dir: " + tmp.resolve("version-spill") + "\nsink:\n  redis:\n    sentinels: [127.0.0.1:"
+                + freePort() + "]\n");
+        Process relay = new ProcessBuilder("java", "-jar", relayJar().toString(), "serve", "--config", yaml.toString())
+                .redirectErrorStream(true).start();
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(relay.getInputStream()))) {
+            String first = in.readLine();
+            assertThat(first).as("a log line starts with an ISO-8601 date, time and zone offset")
+                    .matches("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}(Z|[+-]\\d{2}:\\d{2}) .*");
+        } finally {
+            relay.destroyForcibly();
+            relay.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void aSecondRelayOnTheSameSpillDirectoryExitsNamingItAndTheHolder() throws Exception {
         Path spill = tmp.resolve("shared-spill");
         Path yaml = tmp.resolve("second.yaml");
