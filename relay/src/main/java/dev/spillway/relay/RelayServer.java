@@ -131,7 +131,7 @@ public final class RelayServer implements Closeable {
                 relay.sentinels().failovers(), ingress == null ? 0 : ingress.connections(),
                 ingress == null ? 0 : ingress.inFlight().total(),
                 relay.sink().gate().state().open() ? "open" : "closed: " + relay.sink().gate().state().reason(),
-                router.deadLettered(), relay.spill().isDiskFull());
+                router.deadLettered(), relay.spill().isDiskFull(), relay.spill().isFailed());
     }
 
     /** Where each enabled listener is bound ("resp", "line", "http", "admin"). */

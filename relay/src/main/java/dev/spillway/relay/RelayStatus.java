@@ -12,10 +12,22 @@ import java.util.Map;
  *     are refused while replay goes on
  * @param gate {@code open}, or why the write gate is closed (writes then go to the spill log)
  * @param deadLettered acknowledged messages Redis refused on replay, put on the dead-letter list
+ * @param spillFailed the spill log stopped after an I/O failure it could not repair; only a
+ *     restart reopens it
  */
 public record RelayStatus(String name, String instance, RelayState state, String mode, String master,
         String breaker, long pendingMessages, long pendingBytes, long spillMaxBytes, long failovers,
-        long connections, long inFlight, String gate, long deadLettered, boolean spillDiskFull) {
+        long connections, long inFlight, String gate, long deadLettered, boolean spillDiskFull,
+        boolean spillFailed) {
+
+    /**
+     * True while the process can do its job once it is sent traffic again; false when only a
+     * restart helps (the spill log stopped after an I/O failure it could not repair). A full,
+     * draining or starting relay is alive: restarting it would only lose time.
+     */
+    public boolean isLive() {
+        return !spillFailed;
+    }
 
     /** True when a load balancer should send this relay traffic. */
     public boolean takesWrites() {

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class RelayStatusTest {
 
     private static final RelayStatus FULL = new RelayStatus("r1", "1f", RelayState.FULL, "SPILL", "127.0.0.1:7001",
-            "OPEN", 12, 3400, 1 << 20, 2, 5, 7, "closed: no Sentinel has answered yet", 1, true);
+            "OPEN", 12, 3400, 1 << 20, 2, 5, 7, "closed: no Sentinel has answered yet", 1, true, false);
 
     @Test
     void derivesTheStateInOrderDrainingStartingFullSpillingOk() {

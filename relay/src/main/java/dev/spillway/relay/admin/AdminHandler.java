@@ -56,7 +56,8 @@ public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequ
             r = HttpReplies.error(HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET");
         } else {
             r = switch (path) {
-                case "/health" -> health();
+                case "/health", "/health/ready" -> health();
+                case "/health/live" -> live();
                 case "/metrics" -> bytes(metrics::json, "application/json");
                 case "/metrics/prometheus" -> bytes(metrics::prometheus, metrics.prometheusContentType());
                 case "/dashboard", "/" -> dashboard == null
@@ -64,7 +65,8 @@ public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequ
                         : HttpReplies.bytes(HttpResponseStatus.OK, dashboard, "text/html; charset=utf-8");
                 case "/peers" -> HttpReplies.json(HttpResponseStatus.OK, Map.of("peers", peers));
                 default -> HttpReplies.error(HttpResponseStatus.NOT_FOUND,
-                        "no such resource; try /health, /metrics, /metrics/prometheus, /dashboard");
+                        "no such resource; try /health, /health/live, /health/ready, /metrics, "
+                                + "/metrics/prometheus, /dashboard");
             };
         }
         // Read-only and bound to loopback by default: the dashboard of one relay reads the others.
@@ -95,6 +97,19 @@ public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequ
         Map<String, Object> body = s.healthFields();
         body.put("checks", metrics.runHealthChecks());
         return HttpReplies.json(s.takesWrites() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, body);
+    }
+
+    /**
+     * Liveness, for a supervisor that restarts what is stuck (a Kubernetes liveness probe): 200
+     * unless only a restart helps. A full or draining relay is alive and answers 200 here while
+     * {@code /health} ({@code /health/ready}) says 503.
+     */
+    private FullHttpResponse live() {
+        RelayStatus s = status.get();
+        return s.isLive()
+                ? HttpReplies.json(HttpResponseStatus.OK, Map.of("status", "live", "state", s.state().text()))
+                : HttpReplies.json(HttpResponseStatus.SERVICE_UNAVAILABLE, Map.of("status",
+                        "spill log failed after an I/O error it could not repair; restart the relay to reopen it"));
     }
 
     @Override

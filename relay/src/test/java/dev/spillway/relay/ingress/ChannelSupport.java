@@ -18,7 +18,7 @@ public final class ChannelSupport {
     private ChannelSupport() {}
 
     public static final RelayStatus STATUS = new RelayStatus("test", "abc", RelayState.OK, "DIRECT", "127.0.0.1:6379",
-            "CLOSED", 0, 0, 1 << 30, 0, 1, 0, "open", 0, false);
+            "CLOSED", 0, 0, 1 << 30, 0, 1, 0, "open", 0, false, false);
 
     public static Limits limits(int maxValueBytes, int maxInFlightPerConnection) {
         return new Limits(maxValueBytes, Math.max(maxValueBytes, 4096) * 4, 1000, 1024, maxInFlightPerConnection,
