@@ -77,11 +77,6 @@ final class SegmentScanner {
         return expectedIndex;
     }
 
-    /** True when no byte follows the next record's offset (as of the last read). */
-    boolean atEnd() throws IOException {
-        return !buf.hasRemaining() && offset() >= channel.size();
-    }
-
     private boolean fill(long limit) throws IOException {
         int needed = buf.remaining() >= RecordCodec.PREFIX_BYTES
                 ? RecordCodec.PREFIX_BYTES + Math.max(0, buf.getInt(buf.position()))
