@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the container images of the Testcontainers backend from this machine's own binaries
-# (no registry is needed): each image is the binary, the shared libraries `ldd` lists, and
-# whatever else it reads, imported with `docker import`.
+# Builds the Redis and HAProxy images of the Testcontainers backend from this machine's own
+# binaries (no registry is needed): each image is the binary, the shared libraries `ldd` lists,
+# and whatever else it reads, imported with `docker import`.
 #   spillway/redis:local    redis-server (Sentinel runs it with --sentinel)
 #   spillway/haproxy:local  haproxy
-#   spillway/relay:local    a JRE; relay.jar is bind-mounted at run time
+# The relay runs in the project's own image (deploy/docker/Dockerfile, `./spillway image`),
+# which the backend builds from the checkout's relay.jar (dev.spillway.chaos.topology.RelayImage).
 # Usage: build-images.sh [--force]
 set -euo pipefail
 
@@ -17,7 +18,7 @@ import() { # image, files...
   local image=$1; shift
   local root; root=$(mktemp -d)
   for f in "$@"; do
-    [ -e "$f" ] || continue # a dangling link (e.g. the JDK's src.zip) has nothing to copy
+    [ -e "$f" ] || continue # a dangling link has nothing to copy
     mkdir -p "$root$(dirname "$f")"
     cp -aL "$f" "$root$f"
   done
@@ -32,12 +33,4 @@ if ! have spillway/redis:local; then
 fi
 if ! have spillway/haproxy:local; then
   import spillway/haproxy:local /usr/sbin/haproxy $(libs_of /usr/sbin/haproxy)
-fi
-if ! have spillway/relay:local; then
-  java_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
-  files=$(find "$java_home" -type f -o -type l)
-  jlibs=$(libs_of "$java_home/bin/java" "$java_home"/lib/*.so "$java_home"/lib/server/libjvm.so)
-  conf=$(find /etc/java-17-openjdk -type f 2>/dev/null || true)
-  import spillway/relay:local $files $jlibs $conf /etc/passwd /etc/nsswitch.conf
-  echo "java at $java_home/bin/java"
 fi

@@ -21,7 +21,7 @@ import org.testcontainers.utility.DockerImageName;
  *
  * <p>Thread-safe (methods are synchronized).
  */
-final class ContainerRunner {
+public final class ContainerRunner {
 
     private final String image;
     private final List<Path> mounts;
@@ -33,15 +33,21 @@ final class ContainerRunner {
     }
 
     /**
-     * The images: built locally by {@code chaos-tests/docker/build-images.sh}, or — for a user
-     * with a registry — whatever {@code -Dspillway.image.redis|haproxy|relay} names (official
-     * redis, haproxy and JRE images have the binaries on their PATH).
+     * The images of Redis (Sentinel too) and HAProxy: built locally by
+     * {@code chaos-tests/docker/build-images.sh}, or — for a user with a registry — whatever
+     * {@code -Dspillway.image.redis|haproxy} names (the official redis and haproxy images have the
+     * binaries on their PATH). The relay's is {@link RelayImage}: the project's own image, built
+     * from this checkout's jar.
      */
-    static String image(String kind) {
+    public static String image(String kind) {
         return System.getProperty("spillway.image." + kind, "spillway/" + kind + ":local");
     }
 
-    /** The same command as the process backend, with binaries found inside the image. */
+    /**
+     * The same command as the process backend, with binaries found inside the image. The relay
+     * image's entrypoint is {@code java -jar /opt/spillway/relay.jar} with the advised JVM
+     * options, so a relay's command keeps only the arguments after its jar.
+     */
     static List<String> inContainer(List<String> command) {
         List<String> c = new ArrayList<>(command);
         switch (Path.of(c.get(0)).getFileName().toString()) {
@@ -51,9 +57,13 @@ final class ContainerRunner {
                 c.add("--sentinel");
             }
             case "haproxy" -> c.set(0, "haproxy");
-            case "java" -> c.set(0, image("relay").equals("spillway/relay:local")
-                    ? Path.of(System.getProperty("java.home"), "bin", "java").toString() // the JRE copied in
-                    : "java");
+            case "java" -> {
+                int jar = c.indexOf("-jar");
+                if (jar < 0 || jar + 2 > c.size()) {
+                    throw new IllegalArgumentException("not a java -jar command: " + command);
+                }
+                return List.copyOf(c.subList(jar + 2, c.size()));
+            }
             default -> { }
         }
         return c;

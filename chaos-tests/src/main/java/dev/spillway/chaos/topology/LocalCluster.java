@@ -172,9 +172,13 @@ public final class LocalCluster implements Closeable {
         command.addAll(RELAY_JVM_OPTIONS);
         command.addAll(List.of("-jar", jar.toString(), "serve", "--config", yaml.toString()));
         Node relay = Node.process("relay-" + i, Node.Kind.RELAY, ports.resp(), ports.admin(), dir, command);
-        return layout.group().containers()
-                ? relay.inContainer(ContainerRunner.image("relay"), List.of(base.toAbsolutePath(), jar.getParent()))
-                : relay;
+        if (!layout.group().containers()) {
+            return relay;
+        }
+        // the image runs its own copy of relay.jar (built from this one) as an unprivileged user
+        String image = RelayImage.build();
+        RelayImage.grantSpillDir(spill, image);
+        return relay.inContainer(image, List.of(base.toAbsolutePath()));
     }
 
     /** The cluster a previous {@code start} left running in {@code base}, if any of it still runs. */

@@ -13,10 +13,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The chaos suite on the Testcontainers backend: the same Redis, Sentinel, relay and HAProxy
- * binaries, each in a container (images built from this machine's binaries, host networking),
- * with faults through Docker: {@code docker kill} (SIGKILL), {@code docker pause} (a frozen
- * master past down-after-milliseconds), SHUTDOWN NOSAVE, and a relay killed and restarted.
+ * The chaos suite on the Testcontainers backend: each node in a container (host networking) —
+ * Redis, Sentinel and HAProxy in images of this machine's binaries, the relays in the project's
+ * own image ({@code deploy/docker/Dockerfile}, built from this checkout's jar, running as its
+ * unprivileged user on a bind-mounted spill directory) — with faults through Docker:
+ * {@code docker kill} (SIGKILL), {@code docker pause} (a frozen master past
+ * down-after-milliseconds), SHUTDOWN NOSAVE, and a relay killed and restarted on its spill.
  */
 class ContainerChaosTest {
 
