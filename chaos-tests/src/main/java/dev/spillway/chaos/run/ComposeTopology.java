@@ -86,6 +86,11 @@ public final class ComposeTopology implements Topology {
                     (System.nanoTime() - created) / 1_000_000));
             return t;
         } catch (IOException | RuntimeException e) {
+            try {
+                log.accept("the services' last output:\n" + t.compose("logs", "--no-color", "--tail", "40"));
+            } catch (IOException logsFailed) {
+                e.addSuppressed(logsFailed);
+            }
             t.close();
             throw e;
         }
@@ -194,7 +199,7 @@ public final class ComposeTopology implements Topology {
         return text;
     }
 
-    private void quietly(String what, IoAction action) {
+    private static void unchecked(String what, IoAction action) {
         try {
             action.run();
         } catch (IOException e) {
@@ -311,17 +316,17 @@ public final class ComposeTopology implements Topology {
 
     @Override
     public void kill(String node) {
-        quietly("docker kill " + node, () -> docker("kill", containerId(node)));
+        unchecked("docker kill " + node, () -> docker("kill", containerId(node)));
     }
 
     @Override
     public void freeze(String node) {
-        quietly("docker pause " + node, () -> docker("pause", containerId(node)));
+        unchecked("docker pause " + node, () -> docker("pause", containerId(node)));
     }
 
     @Override
     public void resume(String node) {
-        quietly("docker unpause " + node, () -> docker("unpause", containerId(node)));
+        unchecked("docker unpause " + node, () -> docker("unpause", containerId(node)));
     }
 
     @Override
@@ -339,7 +344,7 @@ public final class ComposeTopology implements Topology {
 
     @Override
     public void shutdown(String node) {
-        quietly("docker stop " + node, () -> docker("stop", "-t", "30", containerId(node)));
+        unchecked("docker stop " + node, () -> docker("stop", "-t", "30", containerId(node)));
     }
 
     @Override
