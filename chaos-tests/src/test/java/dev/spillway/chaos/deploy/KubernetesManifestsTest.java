@@ -219,7 +219,8 @@ class KubernetesManifestsTest {
         assertThat(relay.getEnv()).extracting(e -> e.getName())
                 .as("every SPILLWAY_* variable must name a setting").allMatch(n -> !n.startsWith("SPILLWAY_")
                         || n.equals("SPILLWAY_NAME"));
-        assertThat(relay.getEnv().get(0).getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.name");
+        assertThat(relay.getEnv().stream().filter(e -> e.getName().equals("SPILLWAY_NAME")).findFirst().orElseThrow()
+                .getValueFrom().getFieldRef().getFieldPath()).as("each relay named after its pod").isEqualTo("metadata.name");
 
         long heap = relay.getArgs().stream().filter(a -> a.startsWith("-Xmx")).map(a -> a.substring(4))
                 .map(a -> Quantity.getAmountInBytes(new Quantity(a.replace("m", "Mi"))).longValue())
