@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.spillway.chaos.topology.Checkout;
+import dev.spillway.chaos.topology.LocalCluster;
 import dev.spillway.relay.config.ConfigLoader;
 import dev.spillway.relay.config.RelayConfig;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -164,9 +165,9 @@ class KubernetesManifestsTest {
         Duration grace = Duration.ofSeconds(sts.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds());
         assertThat(grace).as("terminationGracePeriodSeconds > preStop sleep + shutdown.drainTimeout, with room for the JVM")
                 .isGreaterThanOrEqualTo(sleep.plus(relayConfig().drainTimeout()).plusSeconds(5));
-        assertThat(relay(sts).getCommand()).containsExactly("java");
-        assertThat(relay(sts).getArgs()).as("java is PID 1 and gets SIGTERM itself")
-                .containsSubsequence("-jar", "/opt/spillway/relay.jar", "serve", "--config", "/etc/spillway/relay.yaml");
+        assertThat(relay(sts).getCommand()).as("java is PID 1 and gets SIGTERM itself").containsExactly("java");
+        assertThat(relay(sts).getArgs())
+                .containsExactly("-jar", "/opt/spillway/relay.jar", "serve", "--config", "/etc/spillway/relay.yaml");
     }
 
     @Test
@@ -217,12 +218,16 @@ class KubernetesManifestsTest {
         assertThat(relay.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
         assertThat(relay.getSecurityContext().getCapabilities().getAdd()).isNullOrEmpty();
         assertThat(relay.getEnv()).extracting(e -> e.getName())
-                .as("every SPILLWAY_* variable must name a setting").allMatch(n -> !n.startsWith("SPILLWAY_")
-                        || n.equals("SPILLWAY_NAME"));
+                .as("every SPILLWAY_* variable must name a setting").containsExactlyInAnyOrder("JDK_JAVA_OPTIONS",
+                        "SPILLWAY_NAME");
         assertThat(relay.getEnv().stream().filter(e -> e.getName().equals("SPILLWAY_NAME")).findFirst().orElseThrow()
                 .getValueFrom().getFieldRef().getFieldPath()).as("each relay named after its pod").isEqualTo("metadata.name");
 
-        long heap = relay.getArgs().stream().filter(a -> a.startsWith("-Xmx")).map(a -> a.substring(4))
+        String jvm = relay.getEnv().stream().filter(e -> e.getName().equals("JDK_JAVA_OPTIONS")).findFirst()
+                .orElseThrow().getValue();
+        assertThat(jvm).as("the operator guide's JVM settings, as the local cluster runs them")
+                .isEqualTo(String.join(" ", LocalCluster.RELAY_JVM_OPTIONS));
+        long heap = Stream.of(jvm.split(" ")).filter(a -> a.startsWith("-Xmx")).map(a -> a.substring(4))
                 .map(a -> Quantity.getAmountInBytes(new Quantity(a.replace("m", "Mi"))).longValue())
                 .findFirst().orElseThrow();
         long limit = Quantity.getAmountInBytes(relay.getResources().getLimits().get("memory")).longValue();
