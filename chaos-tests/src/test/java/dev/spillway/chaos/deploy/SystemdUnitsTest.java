@@ -81,7 +81,7 @@ class SystemdUnitsTest {
     void theSpillLivesInTheStateDirectoryOfAFixedUser() throws Exception {
         Map<String, List<String>> s = service();
         assertThat(one(s, "StateDirectory")).isEqualTo("spillway/%i");
-        assertThat(s.get("Environment")).contains("SPILLWAY_SPILL_DIR=%S/spillway/%i");
+        assertThat(s.get("Environment")).contains("SPILLWAY_SPILL_DIR=%S/spillway/%i", "SPILLWAY_NAME=%i");
         assertThat(one(s, "User")).isEqualTo("spillway");
         assertThat(s).doesNotContainKey("DynamicUser");
         assertThat(s).as("the JIT writes code it then runs").doesNotContainKey("MemoryDenyWriteExecute");
