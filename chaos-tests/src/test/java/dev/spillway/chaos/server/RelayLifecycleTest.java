@@ -226,6 +226,22 @@ class RelayLifecycleTest {
         }
     }
 
+    @Test
+    void aSpillDirectoryThatCannotBeCreatedStopsTheStartNamingIt() throws Exception {
+        Path notADirectory = Files.writeString(tmp.resolve("a-file"), "");
+        Path yaml = tmp.resolve("unwritable.yaml");
+        Files.writeString(yaml, "listeners:\n  resp: {port: " + freePort() + "}\n  line: {port: 0}\n"
+                + "  http: {port: 0}\n  admin: {port: " + freePort() + "}\nsink:\n  redis:\n    sentinels: [127.0.0.1:"
+                + freePort() + "]\nspill:\n  dir: " + notADirectory.resolve("spill") + "\n");
+        Process relay = new ProcessBuilder("java", "-jar", relayJar().toString(), "serve", "--config", yaml.toString())
+                .redirectErrorStream(true).start();
+        assertThat(relay.waitFor(30, TimeUnit.SECONDS)).as("exits at start").isTrue();
+        String out = new String(relay.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(relay.exitValue()).as(out).isEqualTo(1);
+        assertThat(out).contains("spillway relay: cannot start: " + notADirectory);
+        assertThat(out).as("one line, not a stack trace").doesNotContain("\tat ");
+    }
+
     private static void awaitHealth(int adminPort, int status, Duration timeout) throws Exception {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
         long deadline = System.nanoTime() + timeout.toNanos();

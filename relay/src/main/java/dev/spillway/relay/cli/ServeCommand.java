@@ -6,6 +6,10 @@ import dev.spillway.relay.config.ConfigException;
 import dev.spillway.relay.spill.SpillException;
 import dev.spillway.relay.config.ConfigLoader;
 import dev.spillway.relay.config.RelayConfig;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -39,6 +43,11 @@ public final class ServeCommand implements Callable<Integer> {
         } catch (SpillException e) {
             System.err.println("spillway relay: cannot start: " + e.getMessage());
             return 1;
+        } catch (IOException e) {
+            // A spill directory this user may not create or write, a port another process holds:
+            // like a spill directory locked by another relay, a restart would only repeat it.
+            System.err.println("spillway relay: cannot start: " + reason(e));
+            return 1;
         }
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
@@ -47,5 +56,18 @@ public final class ServeCommand implements Callable<Integer> {
         LOG.info("Signal received; draining");
         server.drain();
         return 0;
+    }
+
+    private static String reason(IOException e) {
+        if (e instanceof AccessDeniedException denied) {
+            return denied.getFile() + ": permission denied (spill.dir must be writable by the relay's user)";
+        }
+        if (e instanceof FileAlreadyExistsException exists) {
+            return exists.getFile() + ": exists and is not a directory (spill.dir must be a directory)";
+        }
+        if (e instanceof FileSystemException fs) {
+            return fs.getFile() + ": " + (fs.getReason() != null ? fs.getReason() : fs.getClass().getSimpleName());
+        }
+        return e.toString();
     }
 }

@@ -35,7 +35,12 @@ public record RelayConfig(String name, ListenerConfig resp, ListenerConfig line,
     public static final String DEFAULT_LINE_KEY = "data_queue";
     public static final ListenerConfig DEFAULT_HTTP = new ListenerConfig(true, "127.0.0.1", 8090);
     public static final ListenerConfig DEFAULT_ADMIN = new ListenerConfig(true, "127.0.0.1", 8091);
-    public static final String DEFAULT_SPILL_DIR = "spill";
+    /**
+     * Absolute, so that where acknowledged messages live does not depend on the directory the
+     * relay happens to be started from; the systemd unit, the container image and the
+     * Kubernetes manifests all put a relay's own persistent volume at this path or pass theirs.
+     */
+    public static final String DEFAULT_SPILL_DIR = "/var/lib/spillway/spill";
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(10);
 
     public RelayConfig {

@@ -52,6 +52,16 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theDefaultSpillDirectoryIsAbsoluteAndTheEnvironmentMovesIt() {
+        assertThat(ConfigLoader.load(null, Map.of()).spill().directory())
+                .as("independent of the directory the relay starts in")
+                .isEqualTo(Path.of("/var/lib/spillway/spill")).isAbsolute();
+        Path own = dir.resolve("relay-7");
+        assertThat(ConfigLoader.load(null, Map.of("SPILLWAY_SPILL_DIR", own.toString())).spill().directory())
+                .isEqualTo(own);
+    }
+
+    @Test
     void environmentOverridesTheFile() throws Exception {
         Path f = write("sink:\n  ack:\n    minReplicas: 1\nlisteners:\n  resp:\n    port: 7000\n");
         RelayConfig c = ConfigLoader.load(f, Map.of("SPILLWAY_SINK_ACK_MIN_REPLICAS", "2",
