@@ -58,7 +58,7 @@ public final class RelayServer implements Closeable {
             io.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
         }
-        this.metrics = new RelayMetrics(metrics, config.graphite());
+        this.metrics = new RelayMetrics(metrics, config.graphite(), config.name());
         this.metrics.addHealthCheck("redis", new HealthCheck() {
             @Override
             protected Result check() {

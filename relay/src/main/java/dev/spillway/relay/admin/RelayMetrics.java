@@ -14,7 +14,8 @@ import com.codahale.metrics.jvm.ThreadStatesGaugeSet;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.relay.config.GraphiteConfig;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
-import io.prometheus.metrics.instrumentation.dropwizard.DropwizardExports;
+import dev.spillway.relay.Version;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
@@ -30,8 +31,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The relay's one metric registry made visible: JVM gauges ({@code jvm.*}), JMX (domain
  * {@code spillway}), an optional Graphite reporter, Dropwizard health checks, and the bytes
- * behind {@code /metrics} (metrics-json) and {@code /metrics/prometheus} (Prometheus' Dropwizard
- * instrumentation). Thread-safe.
+ * behind {@code /metrics} (metrics-json) and {@code /metrics/prometheus} (the registry through
+ * {@link PrometheusView}, and the JVM and process metrics of the Prometheus client's own JVM
+ * instrumentation under their standard names). Thread-safe.
  */
 public final class RelayMetrics implements Closeable {
 
@@ -46,12 +48,16 @@ public final class RelayMetrics implements Closeable {
     private final JmxReporter jmx;
     private final GraphiteReporter graphite;
 
-    public RelayMetrics(MetricRegistry registry, GraphiteConfig graphiteConfig) {
+    /**
+     * @param relayName the {@code relay} label of every Spillway series in the Prometheus view
+     */
+    public RelayMetrics(MetricRegistry registry, GraphiteConfig graphiteConfig, String relayName) {
         this.registry = registry;
         registry.register("jvm.memory", new MemoryUsageGaugeSet());
         registry.register("jvm.gc", new GarbageCollectorMetricSet());
         registry.register("jvm.threads", new ThreadStatesGaugeSet());
-        DropwizardExports.builder().dropwizardRegistry(registry).register(prometheus);
+        prometheus.register(new PrometheusView(registry, relayName, Version.get()));
+        JvmMetrics.builder().register(prometheus);
         this.jmx = JmxReporter.forRegistry(registry).inDomain("spillway").build();
         jmx.start();
         if (graphiteConfig != null) {
