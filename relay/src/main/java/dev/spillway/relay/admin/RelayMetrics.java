@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.relay.config.GraphiteConfig;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import dev.spillway.relay.Version;
+import dev.spillway.relay.metrics.EventHistory;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
@@ -38,6 +39,8 @@ import org.slf4j.LoggerFactory;
 public final class RelayMetrics implements Closeable {
 
     private static final Logger LOG = LoggerFactory.getLogger(RelayMetrics.class);
+    /** Events {@code /events} keeps: hours of an incident's failovers, breaker flips and spill episodes. */
+    static final int EVENTS_KEPT = 500;
 
     private final MetricRegistry registry;
     private final HealthCheckRegistry healthChecks = new HealthCheckRegistry();
@@ -45,6 +48,7 @@ public final class RelayMetrics implements Closeable {
             .registerModule(new MetricsModule(TimeUnit.SECONDS, TimeUnit.MILLISECONDS, false));
     private final PrometheusRegistry prometheus = new PrometheusRegistry();
     private final PrometheusTextFormatWriter prometheusWriter = PrometheusTextFormatWriter.create();
+    private final EventHistory events = EventHistory.attach(EVENTS_KEPT);
     private final JmxReporter jmx;
     private final GraphiteReporter graphite;
 
@@ -71,6 +75,11 @@ public final class RelayMetrics implements Closeable {
         } else {
             graphite = null;
         }
+    }
+
+    /** The last {@link dev.spillway.relay.metrics.RelayEvents} of this process, for {@code /events}. */
+    public EventHistory events() {
+        return events;
     }
 
     public MetricRegistry registry() {
@@ -112,6 +121,7 @@ public final class RelayMetrics implements Closeable {
 
     @Override
     public void close() {
+        events.detach();
         jmx.stop();
         if (graphite != null) {
             graphite.stop();
