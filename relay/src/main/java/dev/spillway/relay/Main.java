@@ -24,8 +24,7 @@ public final class Main implements Runnable {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"spillway relay " + (v == null ? "(development build)" : v)};
+            return new String[] {"spillway relay " + dev.spillway.relay.Version.get()};
         }
     }
 }

@@ -7,6 +7,7 @@ import dev.spillway.relay.admin.AdminInitializer;
 import dev.spillway.relay.admin.RelayMetrics;
 import dev.spillway.relay.config.RelayConfig;
 import dev.spillway.relay.ingress.IngressServer;
+import dev.spillway.relay.metrics.RelayEvents;
 import dev.spillway.relay.net.Listeners;
 import dev.spillway.relay.net.Transport;
 import dev.spillway.relay.route.Router;
@@ -58,7 +59,7 @@ public final class RelayServer implements Closeable {
             io.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
         }
-        this.metrics = new RelayMetrics(metrics, config.graphite());
+        this.metrics = new RelayMetrics(metrics, config.graphite(), config.name());
         this.metrics.addHealthCheck("redis", new HealthCheck() {
             @Override
             protected Result check() {
@@ -104,13 +105,13 @@ public final class RelayServer implements Closeable {
         }
         this.ingress = ingress;
         started = true;
-        LOG.info("Relay '{}' listening: {}; Sentinel group '{}' via {}; spill {} (max {} bytes); transport {}, "
-                + "{} I/O thread(s)", config.name(),
-                addresses().entrySet().stream().map(e -> e.getKey() + " " + e.getValue().getHostString() + ":"
-                        + e.getValue().getPort()).collect(Collectors.joining(", ")),
-                config.sink().masterName(), config.sink().sentinels(), config.spill().directory(),
-                config.spill().maxBytes(), Transport.get().name().toLowerCase(java.util.Locale.ROOT),
-                config.ioThreads());
+        RelayEvents.info("start", "Relay '" + config.name() + "' " + Version.get() + " listening: "
+                + addresses().entrySet().stream().map(e -> e.getKey() + " " + e.getValue().getHostString() + ":"
+                        + e.getValue().getPort()).collect(Collectors.joining(", "))
+                + "; Sentinel group '" + config.sink().masterName() + "' via " + config.sink().sentinels() + "; spill "
+                + config.spill().directory() + " (max " + config.spill().maxBytes() + " bytes); transport "
+                + Transport.get().name().toLowerCase(java.util.Locale.ROOT) + ", " + config.ioThreads()
+                + " I/O thread(s)", "relay", config.name(), "version", Version.get());
     }
 
     public static RelayServer start(RelayConfig config, MetricRegistry metrics) throws IOException {
@@ -155,7 +156,8 @@ public final class RelayServer implements Closeable {
         long start = System.nanoTime();
         long deadline = start + config.drainTimeout().toNanos();
         draining = true;
-        LOG.info("Draining relay '{}': /health answers 503, new connections are refused", config.name());
+        RelayEvents.info("drain", "Draining relay '" + config.name()
+                + "': /health answers 503, new connections are refused", "relay", config.name());
         ingress.stopAccepting();
         // Connections stop reading, get every answer they are owed (acks keep flowing from the
         // router meanwhile) and close; then the router writes or spills whatever is queued.
@@ -179,10 +181,11 @@ public final class RelayServer implements Closeable {
         relay.close();
         io.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         stopped = true;
-        LOG.info("Relay '{}' stopped after {} ms{}", config.name(),
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),
-                unanswered == 0 ? "" : "; " + unanswered + " messages were still awaiting their ack at the deadline"
-                        + " (written or spilled by the router's close; their producers saw the connection close)");
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        RelayEvents.info("stop", "Relay '" + config.name() + "' stopped after " + ms + " ms"
+                + (unanswered == 0 ? "" : "; " + unanswered + " messages were still awaiting their ack at the deadline"
+                        + " (written or spilled by the router's close; their producers saw the connection close)"),
+                "relay", config.name(), "millis", ms, "unanswered", unanswered);
     }
 
     @Override

@@ -40,6 +40,7 @@ public record RelayStatus(String name, String instance, RelayState state, String
         body.put("status", state.text());
         body.put("name", name);
         body.put("instance", instance);
+        body.put("version", Version.get());
         body.put("master", master);
         body.put("breaker", breaker);
         body.put("gate", gate);

@@ -36,10 +36,11 @@ class RelayStatusTest {
     @Test
     void healthNamesTheStateInLowerCase() throws Exception {
         Map<String, Object> body = FULL.healthFields();
-        assertThat(body.keySet()).containsExactly("status", "name", "instance", "master", "breaker", "gate", "mode",
+        assertThat(body.keySet()).containsExactly("status", "name", "instance", "version", "master", "breaker", "gate", "mode",
                 "spill", "failovers", "deadLettered", "connections", "inFlight");
         String json = new ObjectMapper().writeValueAsString(body);
         assertThat(json).startsWith("{\"status\":\"full\",\"name\":\"r1\",\"instance\":\"1f\","
+                + "\"version\":\"" + Version.get() + "\","
                 + "\"master\":\"127.0.0.1:7001\",\"breaker\":\"OPEN\",\"gate\":\"closed: no Sentinel has answered yet\","
                 + "\"mode\":\"SPILL\",\"spill\":{");
         assertThat(json).endsWith("},\"failovers\":2,\"deadLettered\":1,\"connections\":5,\"inFlight\":7}");

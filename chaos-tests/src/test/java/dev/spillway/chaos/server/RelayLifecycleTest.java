@@ -207,6 +207,47 @@ class RelayLifecycleTest {
     }
 
     @Test
+    void jsonLogsAreOneObjectPerLineWithTheEventsFields() throws Exception {
+        Path yaml = tmp.resolve("json.yaml");
+        int admin = freePort();
+        Files.writeString(yaml, "name: jsonlog\nlisteners:\n  resp: {port: 0}\n  line: {port: 0}\n  http: {port: 0}\n"
+                + "  admin: {port: " + admin + "}\nspill:\n  dir: " + tmp.resolve("json-spill")
+                + "\nsink:\n  redis:\n    sentinels: [127.0.0.1:" + freePort() + "]\n");
+        ProcessBuilder pb = new ProcessBuilder("java", "-jar", relayJar().toString(), "serve", "--config",
+                yaml.toString(), "--log-format", "json").redirectErrorStream(true);
+        pb.environment().put("SPILLWAY_LOG_LEVEL", "WARN"); // events are kept whatever the level
+        Process relay = pb.start();
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(relay.getInputStream()))) {
+            com.fasterxml.jackson.databind.JsonNode start = null;
+            for (int i = 0; i < 50 && start == null; i++) {
+                String line = in.readLine();
+                assertThat(line).as("the relay's output ended before its start event").isNotNull();
+                com.fasterxml.jackson.databind.JsonNode node = json.readTree(line); // every line parses
+                assertThat(node.path("level").asText()).isNotEmpty();
+                if (node.path("loggerName").asText().equals("spillway.events")) {
+                    start = node;
+                }
+            }
+            assertThat(start).as("a start event").isNotNull();
+            assertThat(start.path("message").asText()).contains("Relay 'jsonlog'").contains("listening");
+            assertThat(start.path("kvpList").toString()).contains("{\"event\":\"start\"}")
+                    .contains("{\"relay\":\"jsonlog\"}");
+            assertThat(start.path("timestamp").asLong()).isPositive();
+            HttpResponse<String> events = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + admin + "/events")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(events.statusCode()).isEqualTo(200);
+            com.fasterxml.jackson.databind.JsonNode list = json.readTree(events.body()).path("events");
+            assertThat(list.get(0).path("event").asText()).isEqualTo("start");
+            assertThat(list.get(0).path("fields").path("relay").asText()).isEqualTo("jsonlog");
+            assertThat(list.get(0).path("time").asText()).matches("\\d{4}-\\d{2}-\\d{2}T.*Z");
+        } finally {
+            relay.destroy();
+            relay.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void aSecondRelayOnTheSameSpillDirectoryExitsNamingItAndTheHolder() throws Exception {
         Path spill = tmp.resolve("shared-spill");
         Path yaml = tmp.resolve("second.yaml");

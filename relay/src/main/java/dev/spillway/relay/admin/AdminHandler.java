@@ -58,6 +58,7 @@ public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequ
             r = switch (path) {
                 case "/health", "/health/ready" -> health();
                 case "/health/live" -> live();
+                case "/events" -> HttpReplies.json(HttpResponseStatus.OK, Map.of("events", metrics.events().entries()));
                 case "/metrics" -> bytes(metrics::json, "application/json");
                 case "/metrics/prometheus" -> bytes(metrics::prometheus, metrics.prometheusContentType());
                 case "/dashboard", "/" -> dashboard == null

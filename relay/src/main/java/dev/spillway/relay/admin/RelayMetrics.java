@@ -14,7 +14,9 @@ import com.codahale.metrics.jvm.ThreadStatesGaugeSet;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.relay.config.GraphiteConfig;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
-import io.prometheus.metrics.instrumentation.dropwizard.DropwizardExports;
+import dev.spillway.relay.Version;
+import dev.spillway.relay.metrics.EventHistory;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
@@ -30,12 +32,15 @@ import org.slf4j.LoggerFactory;
 /**
  * The relay's one metric registry made visible: JVM gauges ({@code jvm.*}), JMX (domain
  * {@code spillway}), an optional Graphite reporter, Dropwizard health checks, and the bytes
- * behind {@code /metrics} (metrics-json) and {@code /metrics/prometheus} (Prometheus' Dropwizard
- * instrumentation). Thread-safe.
+ * behind {@code /metrics} (metrics-json) and {@code /metrics/prometheus} (the registry through
+ * {@link PrometheusView}, and the JVM and process metrics of the Prometheus client's own JVM
+ * instrumentation under their standard names). Thread-safe.
  */
 public final class RelayMetrics implements Closeable {
 
     private static final Logger LOG = LoggerFactory.getLogger(RelayMetrics.class);
+    /** Events {@code /events} keeps: hours of an incident's failovers, breaker flips and spill episodes. */
+    static final int EVENTS_KEPT = 500;
 
     private final MetricRegistry registry;
     private final HealthCheckRegistry healthChecks = new HealthCheckRegistry();
@@ -43,15 +48,20 @@ public final class RelayMetrics implements Closeable {
             .registerModule(new MetricsModule(TimeUnit.SECONDS, TimeUnit.MILLISECONDS, false));
     private final PrometheusRegistry prometheus = new PrometheusRegistry();
     private final PrometheusTextFormatWriter prometheusWriter = PrometheusTextFormatWriter.create();
+    private final EventHistory events = EventHistory.attach(EVENTS_KEPT);
     private final JmxReporter jmx;
     private final GraphiteReporter graphite;
 
-    public RelayMetrics(MetricRegistry registry, GraphiteConfig graphiteConfig) {
+    /**
+     * @param relayName the {@code relay} label of every Spillway series in the Prometheus view
+     */
+    public RelayMetrics(MetricRegistry registry, GraphiteConfig graphiteConfig, String relayName) {
         this.registry = registry;
         registry.register("jvm.memory", new MemoryUsageGaugeSet());
         registry.register("jvm.gc", new GarbageCollectorMetricSet());
         registry.register("jvm.threads", new ThreadStatesGaugeSet());
-        DropwizardExports.builder().dropwizardRegistry(registry).register(prometheus);
+        prometheus.register(new PrometheusView(registry, relayName, Version.get()));
+        JvmMetrics.builder().register(prometheus);
         this.jmx = JmxReporter.forRegistry(registry).inDomain("spillway").build();
         jmx.start();
         if (graphiteConfig != null) {
@@ -65,6 +75,11 @@ public final class RelayMetrics implements Closeable {
         } else {
             graphite = null;
         }
+    }
+
+    /** The last {@link dev.spillway.relay.metrics.RelayEvents} of this process, for {@code /events}. */
+    public EventHistory events() {
+        return events;
     }
 
     public MetricRegistry registry() {
@@ -106,6 +121,7 @@ public final class RelayMetrics implements Closeable {
 
     @Override
     public void close() {
+        events.detach();
         jmx.stop();
         if (graphite != null) {
             graphite.stop();

@@ -28,8 +28,14 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, description = "YAML configuration (SPILLWAY_* variables override it).")
     Path config;
 
+    @Option(names = "--log-format", defaultValue = "${env:SPILLWAY_LOG_FORMAT:-text}",
+            description = "text (default) or json: one JSON object per line, events' fields included "
+                    + "(also SPILLWAY_LOG_FORMAT).")
+    LogFormat logFormat;
+
     @Override
     public Integer call() throws Exception {
+        logFormat.apply();
         RelayConfig cfg;
         try {
             cfg = ConfigLoader.load(config, System.getenv());

@@ -103,7 +103,7 @@ public final class ConfigLoader {
     private static void mergeEnvironment(ObjectNode root, Map<String, String> env) {
         for (Map.Entry<String, String> e : new TreeMap<>(env).entrySet()) {
             String name = e.getKey();
-            if (!name.startsWith("SPILLWAY_") || name.equals("SPILLWAY_LOG_LEVEL")) {
+            if (!name.startsWith("SPILLWAY_") || name.equals("SPILLWAY_LOG_LEVEL") || name.equals("SPILLWAY_LOG_FORMAT")) {
                 continue;
             }
             String path = SETTINGS_BY_ENV.get(name);

@@ -2,8 +2,8 @@ package dev.spillway.relay.ingress;
 
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
-import com.codahale.metrics.SlidingTimeWindowArrayReservoir;
 import com.codahale.metrics.Timer;
+import dev.spillway.relay.metrics.BucketTimer;
 import dev.spillway.relay.route.RelayRejectedException;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
@@ -15,6 +15,9 @@ import java.util.concurrent.TimeUnit;
  */
 public final class IngressMetrics {
 
+    /** Refusal reasons of the listeners themselves, besides the router's {@link RelayRejectedException.Reason}s. */
+    private static final String[] REASONS = {"protocol-error", "too-large", "bad-request", "internal"};
+
     private final MetricRegistry registry;
     private final String protocol;
     private final Meter messages;
@@ -24,8 +27,22 @@ public final class IngressMetrics {
         this.registry = registry;
         this.protocol = protocol;
         this.messages = registry.meter(MetricRegistry.name("ingress", protocol, "messages"));
-        this.ackLatency = registry.timer(MetricRegistry.name("ingress", protocol, "ack-latency"),
-                () -> new Timer(new SlidingTimeWindowArrayReservoir(30, TimeUnit.SECONDS)));
+        this.ackLatency = registry.timer(MetricRegistry.name("ingress", protocol, "ack-latency"), BucketTimer::latency);
+        // every reason from the start, so a rate over them starts at zero rather than at the first refusal
+        for (RelayRejectedException.Reason r : RelayRejectedException.Reason.values()) {
+            registry.meter(name(reasonOf(r)));
+        }
+        for (String r : REASONS) {
+            registry.meter(name(r));
+        }
+    }
+
+    private String name(String reason) {
+        return MetricRegistry.name("ingress", protocol, "rejected", reason);
+    }
+
+    private static String reasonOf(RelayRejectedException.Reason r) {
+        return r.name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     void acked(int count, long startNanos) {
@@ -35,11 +52,10 @@ public final class IngressMetrics {
 
     /** Counts refused messages under their reason ({@code spill-full}, {@code protocol-error}, ...). */
     public void rejected(String reason, int count) {
-        registry.meter(MetricRegistry.name("ingress", protocol, "rejected", reason)).mark(count);
+        registry.meter(name(reason)).mark(count);
     }
 
     void rejected(Throwable error, int count) {
-        rejected(error instanceof RelayRejectedException r ? r.reason().name().toLowerCase(Locale.ROOT).replace('_', '-')
-                : "internal", count);
+        rejected(error instanceof RelayRejectedException r ? reasonOf(r.reason()) : "internal", count);
     }
 }

@@ -3,6 +3,7 @@ package dev.spillway.relay.route;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import dev.spillway.relay.Message;
+import dev.spillway.relay.metrics.RelayEvents;
 import dev.spillway.relay.sink.Sink;
 import dev.spillway.relay.sink.SinkConfig;
 import dev.spillway.relay.sink.WriteGateException;
@@ -129,8 +130,9 @@ final class Replayer implements Closeable {
                 deduped.mark(r.skipped());
                 if (r.deadLettered() > 0) {
                     deadLettered.mark(r.deadLettered());
-                    LOG.warn("Replay: Redis refused {} acknowledged message(s); they are on the dead-letter list '{}'",
-                            r.deadLettered(), config.deadLetterKey());
+                    RelayEvents.warn("dead-letter", "Replay: Redis refused " + r.deadLettered()
+                            + " acknowledged message(s); they are on the dead-letter list '" + config.deadLetterKey() + "'",
+                            "messages", r.deadLettered(), "list", config.deadLetterKey());
                 }
             } catch (IOException | RuntimeException e) {
                 LOG.error("Replay failed; retrying", e);

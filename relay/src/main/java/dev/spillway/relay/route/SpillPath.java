@@ -4,6 +4,7 @@ import com.codahale.metrics.Counter;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import dev.spillway.relay.Message;
+import dev.spillway.relay.metrics.RelayEvents;
 import dev.spillway.relay.spill.SpillDiskFullException;
 import dev.spillway.relay.spill.SpillException;
 import dev.spillway.relay.spill.SpillFullException;
@@ -53,23 +54,23 @@ final class SpillPath {
     /** The relay starts with a non-empty spill: it is replayed before anything goes direct. */
     void resumed() {
         startedNanos = nanoClock.getAsLong();
-        LOG.info("Spill log holds {} messages from before the restart: replaying them first",
-                spill.pendingMessages());
+        RelayEvents.info("spill-resume", "Spill log holds " + spill.pendingMessages()
+                + " messages from before the restart: replaying them first", "messages", spill.pendingMessages());
     }
 
     /** A direct batch from {@code firstSequence} on failed with {@code cause}: an episode begins. */
     void began(Throwable cause, long firstSequence) {
         spillEpisodes.inc();
         startedNanos = nanoClock.getAsLong();
-        LOG.warn("Redis write not confirmed ({}); spilling from sequence {} on",
-                cause instanceof CallNotPermittedException ? "circuit breaker open" : cause.getMessage(),
-                firstSequence);
+        String why = cause instanceof CallNotPermittedException ? "circuit breaker open" : String.valueOf(cause.getMessage());
+        RelayEvents.warn("spill-start", "Redis write not confirmed (" + why + "); spilling from sequence "
+                + firstSequence + " on", "reason", why, "sequence", firstSequence);
     }
 
     /** The spill is drained and the router writes directly again. */
     void ended() {
-        LOG.info("Spill drained in {} ms; writing directly again",
-                TimeUnit.NANOSECONDS.toMillis(nanoClock.getAsLong() - startedNanos));
+        long ms = TimeUnit.NANOSECONDS.toMillis(nanoClock.getAsLong() - startedNanos);
+        RelayEvents.info("spill-drained", "Spill drained in " + ms + " ms; writing directly again", "millis", ms);
     }
 
     /**

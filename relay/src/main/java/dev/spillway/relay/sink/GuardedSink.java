@@ -4,6 +4,7 @@ import com.codahale.metrics.Gauge;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import dev.spillway.relay.Message;
+import dev.spillway.relay.metrics.RelayEvents;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
@@ -111,8 +112,9 @@ public final class GuardedSink implements Sink, Closeable {
             }
         });
         retry.getEventPublisher().onRetry(e -> retries.mark());
-        breaker.getEventPublisher().onStateTransition(e -> LOG.warn("Redis circuit breaker {}",
-                e.getStateTransition()));
+        breaker.getEventPublisher().onStateTransition(e -> RelayEvents.warn("breaker",
+                "Redis circuit breaker " + e.getStateTransition(), "from", e.getStateTransition().getFromState(),
+                "to", e.getStateTransition().getToState()));
         metrics.register(MetricRegistry.name(GuardedSink.class, "breaker", "state"),
                 (Gauge<String>) () -> breaker.getState().name());
         // numeric twin for Prometheus/Graphite: 0 closed, 1 open, 2 half-open, 3 other

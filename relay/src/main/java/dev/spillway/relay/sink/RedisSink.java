@@ -5,6 +5,7 @@ import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
 import dev.spillway.relay.Message;
+import dev.spillway.relay.metrics.BucketTimer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -195,7 +196,7 @@ public final class RedisSink {
                 .responseTimeout(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
         this.ttlSeconds = ascii(config.dedupeTtl().toSeconds());
         this.relayName = relayName.getBytes(StandardCharsets.UTF_8);
-        this.writeTimer = metrics.timer(MetricRegistry.name(RedisSink.class, "write"));
+        this.writeTimer = metrics.timer(MetricRegistry.name(RedisSink.class, "write"), BucketTimer::latency);
         this.batchSize = metrics.histogram(MetricRegistry.name(RedisSink.class, "batch-size"));
         this.applied = metrics.meter(MetricRegistry.name(RedisSink.class, "applied"));
         this.deduped = metrics.meter(MetricRegistry.name(RedisSink.class, "deduped"));

@@ -3,6 +3,7 @@ package dev.spillway.relay.sink;
 import com.codahale.metrics.Counter;
 import com.codahale.metrics.Gauge;
 import com.codahale.metrics.MetricRegistry;
+import dev.spillway.relay.metrics.RelayEvents;
 import dev.spillway.relay.net.Transport;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
@@ -187,7 +188,8 @@ public final class SentinelWatcher implements Closeable {
             return;
         }
         if (!d.master().equals(master)) {
-            LOG.info("Sentinels name {} as master of '{}'", d.master(), config.masterName());
+            RelayEvents.info("master", "Sentinels name " + d.master() + " as master of '" + config.masterName() + "'",
+                    "group", config.masterName(), "master", d.master());
         }
         master = d.master();
         gate.open(d.master(), d.runId(), d.replicas());
@@ -211,7 +213,8 @@ public final class SentinelWatcher implements Closeable {
             if (!to.equals(lastSwitch)) {
                 lastSwitch = to;
                 failovers.inc();
-                LOG.warn("Failover of '{}' announced by Sentinel {}: {}", config.masterName(), sentinel, payload);
+                RelayEvents.warn("failover", "Failover of '" + config.masterName() + "' announced by Sentinel "
+                        + sentinel + ": " + payload, "group", config.masterName(), "master", to, "sentinel", sentinel);
             }
         }
         gate.close("Sentinel " + sentinel + ": " + channel + " " + payload);

@@ -1,5 +1,6 @@
 package dev.spillway.relay.spill;
 
+import dev.spillway.relay.metrics.RelayEvents;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -72,8 +73,9 @@ final class DiskSpace {
     void enterDiskFull(Throwable cause) {
         if (!diskFull) {
             diskFull = true;
-            LOG.warn("Spill disk full ({}): refusing appends; replay goes on; {} bytes of reserve given up",
-                    cause.getMessage(), config.reserveBytes());
+            RelayEvents.warn("disk-full", "Spill disk full (" + cause.getMessage()
+                    + "): refusing appends; replay goes on; " + config.reserveBytes() + " bytes of reserve given up",
+                    "directory", config.directory());
         }
         try {
             storage.delete(reservePath());
@@ -94,7 +96,7 @@ final class DiskSpace {
             return;
         }
         if (!diskFull) {
-            LOG.info("Spill disk has room again: taking appends");
+            RelayEvents.info("disk-room", "Spill disk has room again: taking appends", "directory", config.directory());
         }
     }
 

@@ -4,6 +4,7 @@ import com.codahale.metrics.Counter;
 import com.codahale.metrics.Histogram;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
+import dev.spillway.relay.metrics.BucketTimer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -76,7 +77,7 @@ final class GroupCommitWriter implements Runnable {
         this.syncedSize = activeSize;
         this.nextIndex = nextIndex;
         this.buffer = ByteBuffer.allocateDirect(config.writeBufferBytes());
-        this.fsyncTimer = metrics.timer(MetricRegistry.name(SpillLog.class, "fsync"));
+        this.fsyncTimer = metrics.timer(MetricRegistry.name(SpillLog.class, "fsync"), BucketTimer::latency);
         this.recordsPerFsync = metrics.histogram(MetricRegistry.name(SpillLog.class, "records-per-fsync"));
         for (FlushTrigger t : FlushTrigger.values()) {
             triggerCounters[t.ordinal()] = metrics.counter(MetricRegistry.name(SpillLog.class, "flush", t.metric));

@@ -87,6 +87,7 @@ public final class SpillLog implements Closeable {
         this.diskFullRejects = metrics.meter(MetricRegistry.name(SpillLog.class, "disk-full-rejects"));
         metrics.register(MetricRegistry.name(SpillLog.class, "pending-messages"), (Gauge<Long>) this::pendingMessages);
         metrics.register(MetricRegistry.name(SpillLog.class, "pending-bytes"), (Gauge<Long>) this::pendingBytes);
+        metrics.register(MetricRegistry.name(SpillLog.class, "max-bytes"), (Gauge<Long>) config::maxBytes);
         metrics.register(MetricRegistry.name(SpillLog.class, "segments"), (Gauge<Integer>) segments::size);
         metrics.register(MetricRegistry.name(SpillLog.class, "disk-full"), (Gauge<Integer>) () -> space.isDiskFull() ? 1 : 0);
         this.writerThread = new Thread(writer, "spill-writer");

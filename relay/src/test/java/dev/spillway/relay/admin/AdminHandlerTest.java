@@ -23,7 +23,7 @@ class AdminHandlerTest {
     }
 
     private static FullHttpResponse get(RelayStatus s, String path) throws Exception {
-        try (RelayMetrics metrics = new RelayMetrics(new MetricRegistry(), null)) {
+        try (RelayMetrics metrics = new RelayMetrics(new MetricRegistry(), null, "r1")) {
             EmbeddedChannel ch = new EmbeddedChannel(new AdminHandler(() -> s, metrics, List.of()));
             ch.writeInbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path));
             FullHttpResponse r = ch.readOutbound();

@@ -24,7 +24,7 @@ class RelayMetricsTest {
             MetricRegistry registry = new MetricRegistry();
             registry.meter("ingress.resp.messages").mark(42);
             try (RelayMetrics metrics = new RelayMetrics(registry,
-                    new GraphiteConfig("127.0.0.1", graphite.getLocalPort(), "spillway.test", Duration.ofSeconds(1)))) {
+                    new GraphiteConfig("127.0.0.1", graphite.getLocalPort(), "spillway.test", Duration.ofSeconds(1)), "r1")) {
                 List<String> lines = new ArrayList<>();
                 try (Socket s = graphite.accept(); BufferedReader in = new BufferedReader(
                         new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII))) {
@@ -46,7 +46,7 @@ class RelayMetricsTest {
     void exposesJsonPrometheusAndHealthChecks() throws Exception {
         MetricRegistry registry = new MetricRegistry();
         registry.meter("ingress.line.messages").mark(3);
-        try (RelayMetrics metrics = new RelayMetrics(registry, null)) {
+        try (RelayMetrics metrics = new RelayMetrics(registry, null, "r1")) {
             metrics.addHealthCheck("spill", new HealthCheck() {
                 @Override
                 protected Result check() {
@@ -56,7 +56,7 @@ class RelayMetricsTest {
             assertThat(new String(metrics.json(), StandardCharsets.UTF_8))
                     .contains("\"ingress.line.messages\":{\"count\":3");
             assertThat(new String(metrics.prometheus(), StandardCharsets.UTF_8))
-                    .contains("ingress_line_messages_total 3.0");
+                    .contains("spillway_ingress_messages_total{listener=\"line\",relay=\"r1\"} 3.0");
             assertThat(metrics.runHealthChecks().toString()).contains("spill={healthy=false, message=spill log full");
         }
     }

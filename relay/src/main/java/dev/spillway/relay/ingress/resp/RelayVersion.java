@@ -4,7 +4,7 @@ package dev.spillway.relay.ingress.resp;
 final class RelayVersion {
 
     /** Spillway's own version, from the jar manifest. */
-    static final String VERSION = String.valueOf(RelayVersion.class.getPackage().getImplementationVersion());
+    static final String VERSION = dev.spillway.relay.Version.get();
 
     /**
      * The Redis version INFO and HELLO report: clients choose features by it, and Spillway
