@@ -59,9 +59,10 @@ public final class Preflight {
         int answered = 0;
         for (Map.Entry<String, CompletableFuture<Result>> e : asked.entrySet()) {
             String node = "Sentinel " + e.getKey();
+            String host = e.getKey().substring(0, e.getKey().lastIndexOf(':'));
             Result r = e.getValue().join();
             switch (r.outcome()) {
-                case TLS_FAILED -> problems.add(tlsProblem(node, e.getKey(), r, config));
+                case TLS_FAILED -> problems.add(tlsProblem(node, host, r, config));
                 case AUTH_REFUSED -> problems.add(node + ": authentication refused: " + r.detail()
                         + " (check sink.redis.sentinelUsername and sink.redis.sentinelPassword or "
                         + "sentinelPasswordFile)");
@@ -114,8 +115,8 @@ public final class Preflight {
         String hint;
         if (lower.contains("certification path") || lower.contains("pkix") || lower.contains("signature check")) {
             hint = "its certificate is not signed by a CA in " + (config.tls().caFile() == null
-                    ? "the JVM's default trust store: set sink.redis.tls.caFile" : "sink.redis.tls.caFile ("
-                            + config.tls().caFile() + ")");
+                    ? "the JVM's default trust store: set sink.redis.tls.caFile" : "sink.redis.tls.caFile, "
+                            + config.tls().caFile());
         } else if (lower.contains("subject alternative name") || lower.contains("no name matching")) {
             hint = "its certificate does not name " + host + ": add it to the certificate's subjectAltName, "
                     + "or connect by a name it has, or set sink.redis.tls.verifyHostname: false";
