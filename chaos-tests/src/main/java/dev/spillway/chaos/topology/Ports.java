@@ -12,7 +12,7 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>Thread-safe.
  */
-final class Ports {
+public final class Ports {
 
     /** Ports handed out by this JVM: never twice, even before the node that got one binds it. */
     private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
@@ -40,7 +40,7 @@ final class Ports {
      * the kernel hands out ({@code new ServerSocket(0)}) can be taken by any outgoing connection
      * — a relay reconnecting to a Sentinel — between this choice and the node's bind.
      */
-    static int portOrFree(int port) throws IOException {
+    public static int portOrFree(int port) throws IOException {
         if (port != 0) {
             return port;
         }
