@@ -91,6 +91,12 @@ class RedisTlsFailoverTest {
             assertThat(verdict.reordered()).isEmpty();
             assertThat(verdict.unexpected()).isEmpty();
             assertThat(verdict.acked()).isEqualTo(load.ackedCount());
+            String relayLog = Files.readString(cluster.relays().get(0).dir().resolve("stdout.log"));
+            assertThat(relayLog).as("the preflight passed").contains("Preflight: 3 of 3 Sentinel(s) and the master")
+                    .as("every connection authenticated: Redisson's, the Sentinel links', the run-id probe's")
+                    .doesNotContain("refused AUTH").doesNotContain("WRONGPASS").doesNotContain("NOAUTH")
+                    .as("no secret in the log").doesNotContain(security.password())
+                    .doesNotContain(security.sentinelPassword());
         }
     }
 
