@@ -111,7 +111,7 @@ public final class RedisConnector implements Closeable {
             s.addSentinelAddress(scheme + address);
         }
         if (sink.tls() != null) {
-            sink.tls().applyTo(s);
+            sink.tls().applyTo(c);
         }
         s.setReadMode(ReadMode.MASTER)
                 .setSubscriptionMode(SubscriptionMode.MASTER)
@@ -123,11 +123,12 @@ public final class RedisConnector implements Closeable {
                 .setSlaveConnectionPoolSize(2)
                 .setSlaveConnectionMinimumIdleSize(1)
                 .setPingConnectionInterval(1000);
+        // the nodes' credentials on Config: Redisson 4 deprecates them on the servers' config
         if (sink.username() != null) {
-            s.setUsername(sink.username());
+            c.setUsername(sink.username());
         }
         if (sink.password() != null) {
-            s.setPassword(sink.password());
+            c.setPassword(sink.password());
         }
         if (sink.sentinelUsername() != null) {
             s.setSentinelUsername(sink.sentinelUsername());

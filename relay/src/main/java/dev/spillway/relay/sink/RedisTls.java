@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.TrustManagerFactory;
-import org.redisson.config.BaseConfig;
+import org.redisson.config.Config;
 import org.redisson.config.SslVerificationMode;
 
 /**
@@ -115,7 +115,7 @@ public final class RedisTls {
     }
 
     /** The same trust, identity and hostname check for Redisson's connections. */
-    void applyTo(BaseConfig<?> redisson) {
+    void applyTo(Config redisson) {
         redisson.setSslVerificationMode(verifyHostname ? SslVerificationMode.STRICT : SslVerificationMode.CA_ONLY);
         if (trust != null) {
             redisson.setSslTrustManagerFactory(trust);

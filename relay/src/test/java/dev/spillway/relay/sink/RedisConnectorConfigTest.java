@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.redisson.config.Config;
 import org.redisson.config.SentinelServersConfig;
 import org.redisson.config.SslVerificationMode;
 
@@ -17,11 +18,11 @@ class RedisConnectorConfigTest {
 
     @Test
     void plainByDefault() {
-        SentinelServersConfig s = RedisConnector.redissonConfig(SinkConfig.builder().build(), null)
-                .useSentinelServers();
+        Config c = RedisConnector.redissonConfig(SinkConfig.builder().build(), null);
+        SentinelServersConfig s = c.useSentinelServers();
         assertThat(s.getSentinelAddresses()).allMatch(a -> a.startsWith("redis://"));
-        assertThat(s.getUsername()).isNull();
-        assertThat(s.getPassword()).isNull();
+        assertThat(c.getUsername()).isNull();
+        assertThat(c.getPassword()).isNull();
         assertThat(s.getSentinelUsername()).isNull();
     }
 
@@ -31,16 +32,17 @@ class RedisConnectorConfigTest {
         SinkConfig sink = SinkConfig.builder().sentinels(List.of("127.0.0.1:1", "127.0.0.1:2"))
                 .username("spillway").password("p1").sentinelUsername("watcher").sentinelPassword("p2")
                 .tls(RedisTls.of(pki.caFile(), pki.certFile(), pki.keyFile(), true)).build();
-        SentinelServersConfig s = RedisConnector.redissonConfig(sink, null).useSentinelServers();
+        Config c = RedisConnector.redissonConfig(sink, null);
+        SentinelServersConfig s = c.useSentinelServers();
         assertThat(s.getSentinelAddresses()).containsExactly("rediss://127.0.0.1:1", "rediss://127.0.0.1:2");
-        assertThat(List.of(s.getUsername(), s.getPassword(), s.getSentinelUsername(), s.getSentinelPassword()))
+        assertThat(List.of(c.getUsername(), c.getPassword(), s.getSentinelUsername(), s.getSentinelPassword()))
                 .containsExactly("spillway", "p1", "watcher", "p2");
-        assertThat(s.getSslVerificationMode()).isEqualTo(SslVerificationMode.STRICT);
-        assertThat(s.getSslTrustManagerFactory()).isSameAs(sink.tls().trustManagerFactory());
-        assertThat(s.getSslKeyManagerFactory()).isSameAs(sink.tls().keyManagerFactory());
+        assertThat(c.getSslVerificationMode()).isEqualTo(SslVerificationMode.STRICT);
+        assertThat(c.getSslTrustManagerFactory()).isSameAs(sink.tls().trustManagerFactory());
+        assertThat(c.getSslKeyManagerFactory()).isSameAs(sink.tls().keyManagerFactory());
 
         SinkConfig noHostCheck = SinkConfig.builder().tls(RedisTls.of(null, null, null, false)).build();
-        SentinelServersConfig n = RedisConnector.redissonConfig(noHostCheck, null).useSentinelServers();
+        Config n = RedisConnector.redissonConfig(noHostCheck, null);
         assertThat(n.getSslVerificationMode()).isEqualTo(SslVerificationMode.CA_ONLY);
         assertThat(n.getSslTrustManagerFactory()).as("the JVM's default trust").isNull();
     }
