@@ -110,6 +110,19 @@ class RedisTlsRefusalTest {
         }
     }
 
+    @Test
+    void aPlainTcpRelayAtTlsPortsStartsAndSaysWhyItCannotWrite() throws Exception {
+        Map<String, Object> redis = settings(security, "plain");
+        redis.remove("tls"); // the ports speak TLS only: each closes the plain connection unanswered
+        try (RelayProcess relay = RelayProcess.start(tmp.resolve("plain"), group, redis)) {
+            assertThat(relay.awaitListening(Duration.ofSeconds(60))).as("an outage-like failure: the relay starts")
+                    .isTrue();
+            assertThat(relay.output()).contains("Preflight: Sentinel " + group.sentinelAddresses().get(0)
+                    + " closed the connection without answering (").contains(") — if that port speaks TLS, set "
+                    + "sink.redis.tls.enabled; starting anyway");
+        }
+    }
+
     /** Runs a relay against the shared group; it must exit 1 with no listener ever open. */
     private static String refused(String name, Map<String, Object> redis) throws Exception {
         return refused(name, group, redis);

@@ -41,7 +41,7 @@ final class NodeProbe {
     enum Outcome {
         /** No TCP connection, or no answer in time: an outage, not a setting. */
         UNREACHABLE,
-        /** Connected, then closed before answering. */
+        /** Connected, then closed (or reset) before answering. */
         CLOSED,
         /** The TLS handshake failed (either side refused the other's certificate, or no TLS there). */
         TLS_FAILED,
@@ -177,12 +177,13 @@ final class NodeProbe {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            result.complete(Result.failed(Outcome.CLOSED, "closed the connection without answering"));
+            result.complete(Result.failed(Outcome.CLOSED, "connection closed"));
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            result.complete(Result.failed(isTls(cause) ? Outcome.TLS_FAILED : Outcome.UNREACHABLE, reason(cause)));
+            // connected (a failed connect is the connect future's): a reset is the server hanging up
+            result.complete(Result.failed(isTls(cause) ? Outcome.TLS_FAILED : Outcome.CLOSED, reason(cause)));
             ctx.close();
         }
     }

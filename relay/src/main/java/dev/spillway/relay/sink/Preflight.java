@@ -103,9 +103,11 @@ public final class Preflight {
     }
 
     private static void unreachable(String node, Result r, SinkConfig config) {
-        LOG.warn("Preflight: {} not reachable ({}){}; starting anyway: messages go to the spill log until the "
-                + "Sentinel group answers", node, r.detail(), r.outcome() == Outcome.CLOSED && config.tls() == null
-                        ? " — if that port speaks TLS, set sink.redis.tls.enabled" : "");
+        boolean closed = r.outcome() == Outcome.CLOSED;
+        LOG.warn("Preflight: {} {} ({}){}; starting anyway: messages go to the spill log until the Sentinel "
+                + "group answers", node, closed ? "closed the connection without answering" : "not reachable",
+                r.detail(), closed && config.tls() == null ? " — if that port speaks TLS, set sink.redis.tls.enabled"
+                        : "");
     }
 
     /** The failure and the likeliest setting behind it, from what the TLS stack said. */
