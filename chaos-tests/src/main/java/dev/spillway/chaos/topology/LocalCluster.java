@@ -62,10 +62,7 @@ public final class LocalCluster implements Closeable {
                     statsPort, passthroughPort, relaySettings, spillDiskBytes);
         }
 
-        /**
-         * The same topology with TLS and ACL users on every Redis node and Sentinel, and the
-         * relays configured for them ({@link GroupSecurity#relaySettings}).
-         */
+        /** The same topology with TLS and ACL users on every node, and relays set up for them ({@link GroupSecurity}). */
         public Layout withSecurity(GroupSecurity security) {
             return new Layout(group.withSecurity(security), relays, relayPortBase, respPort, linePort, httpPort,
                     statsPort, passthroughPort, relaySettings, spillDiskBytes);
@@ -176,10 +173,8 @@ public final class LocalCluster implements Closeable {
             spill = disk.resolve(SpillDisk.SPILL_DIR);
         }
         Path yaml = dir.resolve("relay.yaml");
-        Map<String, Object> settings = new LinkedHashMap<>();
-        if (layout.group().security() != null) {
-            settings.putAll(layout.group().security().relaySettings(dir.resolve("secrets")));
-        }
+        Map<String, Object> settings = layout.group().security() == null ? new LinkedHashMap<>()
+                : new LinkedHashMap<>(layout.group().security().relaySettings(dir.resolve("secrets")));
         ConfigRenderer.merge(settings, layout.relaySettings());
         ConfigRenderer.writeRelay(yaml, "relay-" + i, ports, sentinels, spill, peers, settings);
         List<String> command = new ArrayList<>(List.of("java"));
