@@ -28,7 +28,8 @@ public record Certificates(Path caFile, Path serverCert, Path serverKey, Path cl
     public static Certificates make(Path dir, String... serverNames) throws IOException {
         Files.createDirectories(dir);
         openssl(dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=Spillway test CA " + dir.getFileName(),
+                "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+                "-subj", "/CN=Spillway test CA " + dir.getFileName(),
                 "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
         // the servers' certificate serves them as clients too (replication, Sentinel to Redis)
         issue(dir, "server", "serverAuth,clientAuth", String.join(",", serverNames));
@@ -40,8 +41,10 @@ public record Certificates(Path caFile, Path serverCert, Path serverKey, Path cl
     private static void issue(Path dir, String name, String usage, String subjectAltNames) throws IOException {
         openssl(dir, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                 "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=spillway-" + name);
-        String ext = "extendedKeyUsage=" + usage + "\n"
-                + (subjectAltNames == null || subjectAltNames.isEmpty() ? "" : "subjectAltName=" + subjectAltNames + "\n");
+        String ext = "extendedKeyUsage=" + usage + "\n";
+        if (subjectAltNames != null && !subjectAltNames.isEmpty()) {
+            ext += "subjectAltName=" + subjectAltNames + "\n";
+        }
         Files.writeString(dir.resolve(name + ".ext"), ext);
         openssl(dir, "x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
                 "-out", name + ".crt", "-days", "2", "-extfile", name + ".ext");

@@ -62,7 +62,7 @@ public final class LocalCluster implements Closeable {
                     statsPort, passthroughPort, relaySettings, spillDiskBytes);
         }
 
-        /** The same topology with TLS and ACL users on every node, and relays set up for them ({@link GroupSecurity}). */
+        /** The same topology with TLS and ACL users on every node, and relays set up for them. */
         public Layout withSecurity(GroupSecurity security) {
             return new Layout(group.withSecurity(security), relays, relayPortBase, respPort, linePort, httpPort,
                     statsPort, passthroughPort, relaySettings, spillDiskBytes);

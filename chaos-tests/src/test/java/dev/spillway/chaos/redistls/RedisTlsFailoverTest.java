@@ -37,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RedisTlsFailoverTest {
 
-    /** The line listener's list (its default) is also the HTTP producer's; the pipelined ones add KEY:r0.. and KEY:l0.. */
+    /** The line listener's list (its default), also the HTTP producer's; the pipelined ones write KEY:r0.., KEY:l0.. */
     private static final String KEY = "data_queue";
 
     @TempDir

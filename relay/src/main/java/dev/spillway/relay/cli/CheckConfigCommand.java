@@ -25,7 +25,8 @@ public final class CheckConfigCommand implements Callable<Integer> {
                             + "spill %s (max %d bytes)%n",
                     c.name(), on(c.resp()), on(c.line()), c.lineKey(), on(c.http()), on(c.admin()),
                     c.sink().masterName(), c.sink().sentinels(),
-                    c.sink().tls() == null ? "plain TCP" : c.sink().tls(), user(c.sink().username(), c.sink().password()),
+                    c.sink().tls() == null ? "plain TCP" : c.sink().tls(),
+                    user(c.sink().username(), c.sink().password()),
                     user(c.sink().sentinelUsername(), c.sink().sentinelPassword()), c.sink().minReplicasText(),
                     c.spill().directory(), c.spill().maxBytes());
             return 0;

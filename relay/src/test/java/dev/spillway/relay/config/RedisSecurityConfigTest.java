@@ -99,7 +99,8 @@ class RedisSecurityConfigTest {
         TestPki pki = TestPki.make(dir.resolve("pki"));
         String on = "sink:\n  redis:\n    tls:\n      enabled: true\n";
         assertThatThrownBy(() -> load(on + "      certFile: " + pki.certFile() + "\n"))
-                .hasMessage("sink.redis.tls.certFile: " + pki.certFile() + " without keyFile (expected: both or neither)");
+                .hasMessage("sink.redis.tls.certFile: " + pki.certFile()
+                        + " without keyFile (expected: both or neither)");
         Path notPem = secret("not.pem", "hello\n");
         assertThatThrownBy(() -> load(on + "      caFile: " + notPem + "\n"))
                 .hasMessageStartingWith("sink.redis.tls.caFile: " + notPem + ": ");
