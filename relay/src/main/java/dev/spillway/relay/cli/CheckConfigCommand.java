@@ -38,7 +38,7 @@ public final class CheckConfigCommand implements Callable<Integer> {
 
     /** Who AUTHs, never with what. */
     private static String user(String name, String password) {
-        return password == null ? "none" : (name == null ? "default" : name) + " (password set)";
+        return password == null ? "none (no AUTH)" : (name == null ? "default" : name) + " (password set)";
     }
 
     private static String on(dev.spillway.relay.config.ListenerConfig l) {

@@ -35,7 +35,7 @@ public final class Preflight {
      * naming the node, what it said and the setting to fix. Takes at most about
      * {@code 2 x (connectTimeout + timeout)}.
      */
-    public static Optional<String> problems(SinkConfig config) throws InterruptedException {
+    public static Optional<String> problems(SinkConfig config) {
         EventLoopGroup group = Transport.get().newGroup(1);
         try {
             return check(config, group);
