@@ -21,20 +21,33 @@ final class ConfigRenderer {
 
     private ConfigRenderer() {}
 
-    /** {@code redis.conf} of one node; {@code masterPort} 0 for the master, else the master it replicates. */
-    static String redis(int port, Path dir, int minReplicasMaxLagSeconds, int masterPort) throws IOException {
-        return fill(template("sentinel-config/redis.conf.template"), Map.of("PORT", String.valueOf(port),
+    /**
+     * {@code redis.conf} of one node; {@code masterPort} 0 for the master, else the master it
+     * replicates; with {@code security} (else null) {@code port} is its TLS port.
+     */
+    static String redis(int port, Path dir, int minReplicasMaxLagSeconds, int masterPort, GroupSecurity security)
+            throws IOException {
+        return fill(template("sentinel-config/redis.conf.template"), Map.of(
+                "PORT", String.valueOf(security == null ? port : 0),
+                "TLS_PORT", String.valueOf(security == null ? 0 : port),
                 "DIR", dir.toString(), "MIN_REPLICAS_MAX_LAG", String.valueOf(minReplicasMaxLagSeconds),
-                "REPLICAOF", masterPort == 0 ? "" : "replicaof 127.0.0.1 " + masterPort));
+                "REPLICAOF", masterPort == 0 ? "" : "replicaof 127.0.0.1 " + masterPort,
+                "SECURITY", security == null ? "" : security.redisDirectives()));
     }
 
-    /** {@code sentinel.conf} of one Sentinel monitoring the master on {@code masterPort}. */
-    static String sentinel(int port, Path dir, int masterPort, int downAfterMillis, int failoverTimeoutMillis)
-            throws IOException {
-        return fill(template("sentinel-config/sentinel.conf.template"), Map.of("PORT", String.valueOf(port),
+    /**
+     * {@code sentinel.conf} of one Sentinel monitoring the master on {@code masterPort}; with
+     * {@code security} (else null) {@code port} is its TLS port.
+     */
+    static String sentinel(int port, Path dir, int masterPort, int downAfterMillis, int failoverTimeoutMillis,
+            GroupSecurity security) throws IOException {
+        return fill(template("sentinel-config/sentinel.conf.template"), Map.of(
+                "PORT", String.valueOf(security == null ? port : 0),
+                "TLS_PORT", String.valueOf(security == null ? 0 : port),
                 "DIR", dir.toString(), "MASTER_PORT", String.valueOf(masterPort),
                 "DOWN_AFTER_MS", String.valueOf(downAfterMillis),
-                "FAILOVER_TIMEOUT_MS", String.valueOf(failoverTimeoutMillis)));
+                "FAILOVER_TIMEOUT_MS", String.valueOf(failoverTimeoutMillis),
+                "SECURITY", security == null ? "" : security.sentinelDirectives(SentinelGroup.MASTER_NAME)));
     }
 
     /** Writes a relay's YAML: its listeners, Sentinels and spill directory, then {@code overrides} merged in. */

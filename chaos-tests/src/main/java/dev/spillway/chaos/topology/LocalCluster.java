@@ -62,6 +62,12 @@ public final class LocalCluster implements Closeable {
                     statsPort, passthroughPort, relaySettings, spillDiskBytes);
         }
 
+        /** The same topology with TLS and ACL users on every node, and relays set up for them. */
+        public Layout withSecurity(GroupSecurity security) {
+            return new Layout(group.withSecurity(security), relays, relayPortBase, respPort, linePort, httpPort,
+                    statsPort, passthroughPort, relaySettings, spillDiskBytes);
+        }
+
         /** The same topology with every node in a container (Testcontainers, host networking). */
         public Layout inContainers() {
             return new Layout(group.inContainers(), relays, relayPortBase, respPort, linePort, httpPort, statsPort,
@@ -167,7 +173,10 @@ public final class LocalCluster implements Closeable {
             spill = disk.resolve(SpillDisk.SPILL_DIR);
         }
         Path yaml = dir.resolve("relay.yaml");
-        ConfigRenderer.writeRelay(yaml, "relay-" + i, ports, sentinels, spill, peers, layout.relaySettings());
+        Map<String, Object> settings = layout.group().security() == null ? new LinkedHashMap<>()
+                : new LinkedHashMap<>(layout.group().security().relaySettings(dir.resolve("secrets")));
+        ConfigRenderer.merge(settings, layout.relaySettings());
+        ConfigRenderer.writeRelay(yaml, "relay-" + i, ports, sentinels, spill, peers, settings);
         List<String> command = new ArrayList<>(List.of("java"));
         command.addAll(RELAY_JVM_OPTIONS);
         command.addAll(List.of("-jar", jar.toString(), "serve", "--config", yaml.toString()));

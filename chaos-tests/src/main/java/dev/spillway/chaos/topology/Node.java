@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import javax.net.ssl.SSLSocketFactory;
 import redis.clients.jedis.ClientSetInfoConfig;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
@@ -33,6 +34,14 @@ public abstract sealed class Node permits ProcessNode, ContainerNode {
 
     public enum Kind { REDIS, SENTINEL, RELAY, HAPROXY }
 
+    /**
+     * How {@link #cli} reaches a node that wants TLS and an ACL user ({@link GroupSecurity});
+     * {@code ssl} null for plain TCP, {@code password} null for no AUTH.
+     */
+    public record Access(SSLSocketFactory ssl, String user, String password) {
+        static final Access PLAIN = new Access(null, null, null);
+    }
+
     /** How long one command may take, connecting included: a frozen node never answers. */
     private static final int COMMAND_TIMEOUT_MILLIS = 5_000;
 
@@ -42,6 +51,7 @@ public abstract sealed class Node permits ProcessNode, ContainerNode {
     private final int probePort;
     private final Path dir;
     private final List<String> command;
+    private volatile Access access = Access.PLAIN;
 
     /**
      * @param port the node's main port (the relay's RESP port)
@@ -66,7 +76,9 @@ public abstract sealed class Node permits ProcessNode, ContainerNode {
      * {@code mounts} are bind-mounted at the same paths. Before {@link #start} only.
      */
     public Node inContainer(String image, List<Path> mounts) {
-        return new ContainerNode(name, kind, port, probePort, dir, command, image, mounts);
+        Node n = new ContainerNode(name, kind, port, probePort, dir, command, image, mounts);
+        n.access(access);
+        return n;
     }
 
     public abstract boolean inContainer();
@@ -97,6 +109,11 @@ public abstract sealed class Node permits ProcessNode, ContainerNode {
 
     public List<String> command() {
         return command;
+    }
+
+    /** How {@link #cli} connects from now on (set before {@link #start}: readiness is a PING). */
+    void access(Access access) {
+        this.access = access;
     }
 
     /** The process id on this machine, or -1 when not started. */
@@ -187,9 +204,14 @@ public abstract sealed class Node permits ProcessNode, ContainerNode {
      * @throws IOException when the node cannot be reached or does not answer within 5 s
      */
     public String cli(String... args) throws IOException {
-        try (Jedis j = new Jedis(new HostAndPort("127.0.0.1", port), DefaultJedisClientConfig.builder()
+        Access a = access;
+        DefaultJedisClientConfig.Builder config = DefaultJedisClientConfig.builder()
                 .connectionTimeoutMillis(COMMAND_TIMEOUT_MILLIS).socketTimeoutMillis(COMMAND_TIMEOUT_MILLIS)
-                .clientSetInfoConfig(ClientSetInfoConfig.DISABLED).build())) {
+                .clientSetInfoConfig(ClientSetInfoConfig.DISABLED).user(a.user()).password(a.password());
+        if (a.ssl() != null) {
+            config.ssl(true).sslSocketFactory(a.ssl());
+        }
+        try (Jedis j = new Jedis(new HostAndPort("127.0.0.1", port), config.build())) {
             byte[] verb = SafeEncoder.encode(args[0]);
             return text(j.sendCommand(() -> verb, Arrays.copyOfRange(args, 1, args.length))).trim();
         } catch (JedisDataException errorReply) {

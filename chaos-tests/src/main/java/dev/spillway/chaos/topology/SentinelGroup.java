@@ -31,15 +31,16 @@ public final class SentinelGroup implements Closeable {
      * @param containers run the nodes in containers (Testcontainers backend) instead of as processes
      * @param sentinelDebug {@code SENTINEL DEBUG} timers set on every Sentinel at its every start
      *     (e.g. {@code info-period 1000}); empty = Sentinel's own
+     * @param security TLS and ACL users on every node, or null for plain TCP and no passwords
      */
     public record Options(List<Integer> redisPorts, List<Integer> sentinelPorts, int downAfterMillis,
             int failoverTimeoutMillis, int minReplicasMaxLagSeconds, boolean containers,
-            Map<String, Integer> sentinelDebug) {
+            Map<String, Integer> sentinelDebug, GroupSecurity security) {
 
         public Options(List<Integer> redisPorts, List<Integer> sentinelPorts, int downAfterMillis,
                 int failoverTimeoutMillis, int minReplicasMaxLagSeconds, boolean containers) {
             this(redisPorts, sentinelPorts, downAfterMillis, failoverTimeoutMillis, minReplicasMaxLagSeconds,
-                    containers, Map.of());
+                    containers, Map.of(), null);
         }
 
         public static Options forTests() {
@@ -52,7 +53,13 @@ public final class SentinelGroup implements Closeable {
 
         public Options inContainers() {
             return new Options(redisPorts, sentinelPorts, downAfterMillis, failoverTimeoutMillis,
-                    minReplicasMaxLagSeconds, true, sentinelDebug);
+                    minReplicasMaxLagSeconds, true, sentinelDebug, security);
+        }
+
+        /** The same group with TLS and ACL users on every node ({@link GroupSecurity}). */
+        public Options withSecurity(GroupSecurity security) {
+            return new Options(redisPorts, sentinelPorts, downAfterMillis, failoverTimeoutMillis,
+                    minReplicasMaxLagSeconds, containers, sentinelDebug, security);
         }
 
         /**
@@ -63,7 +70,7 @@ public final class SentinelGroup implements Closeable {
          */
         public Options withSentinelDebug(Map<String, Integer> timers) {
             return new Options(redisPorts, sentinelPorts, downAfterMillis, failoverTimeoutMillis,
-                    minReplicasMaxLagSeconds, containers, Map.copyOf(timers));
+                    minReplicasMaxLagSeconds, containers, Map.copyOf(timers), security);
         }
     }
 
@@ -115,7 +122,7 @@ public final class SentinelGroup implements Closeable {
                 Path dir = Files.createDirectories(baseDir.resolve("redis-" + (i + 1)));
                 Path confPath = dir.resolve("redis.conf");
                 Files.writeString(confPath, ConfigRenderer.redis(port, dir, options.minReplicasMaxLagSeconds(),
-                        i == 0 ? 0 : masterPort));
+                        i == 0 ? 0 : masterPort, options.security()));
                 Node n = node(options, baseDir, Node.process("redis-" + (i + 1), Node.Kind.REDIS, port, port, dir,
                         List.of("redis-server", confPath.toString())));
                 redis.add(n);
@@ -126,7 +133,7 @@ public final class SentinelGroup implements Closeable {
                 Path dir = Files.createDirectories(baseDir.resolve("sentinel-" + (i + 1)));
                 Path confPath = dir.resolve("sentinel.conf");
                 Files.writeString(confPath, ConfigRenderer.sentinel(port, dir, masterPort, options.downAfterMillis(),
-                        options.failoverTimeoutMillis()));
+                        options.failoverTimeoutMillis(), options.security()));
                 Node n = node(options, baseDir, Node.process("sentinel-" + (i + 1), Node.Kind.SENTINEL, port, port,
                         dir, List.of("redis-sentinel", confPath.toString())));
                 sentinels.add(n);
@@ -143,8 +150,14 @@ public final class SentinelGroup implements Closeable {
         }
     }
 
-    /** {@code process}, or the same node in a container of the redis image when the options say so. */
+    /**
+     * {@code process}, or the same node in a container of the redis image when the options say
+     * so; reached over TLS as the relay's user when the group has {@link GroupSecurity}.
+     */
     private static Node node(Options options, Path baseDir, Node process) {
+        if (options.security() != null) {
+            process.access(options.security().access(process.kind()));
+        }
         return options.containers()
                 ? process.inContainer(ContainerRunner.image("redis"), List.of(baseDir.toAbsolutePath())) : process;
     }

@@ -21,15 +21,24 @@ public final class CheckConfigCommand implements Callable<Integer> {
         try {
             RelayConfig c = ConfigLoader.load(config, System.getenv());
             System.out.printf("configuration OK: relay '%s'; resp %s, line %s (list %s), http %s, admin %s; "
-                            + "Sentinel group '%s' via %s, minReplicas %s; spill %s (max %d bytes)%n",
+                            + "Sentinel group '%s' via %s (%s, Redis user %s, Sentinel user %s), minReplicas %s; "
+                            + "spill %s (max %d bytes)%n",
                     c.name(), on(c.resp()), on(c.line()), c.lineKey(), on(c.http()), on(c.admin()),
-                    c.sink().masterName(), c.sink().sentinels(), c.sink().minReplicasText(), c.spill().directory(),
-                    c.spill().maxBytes());
+                    c.sink().masterName(), c.sink().sentinels(),
+                    c.sink().tls() == null ? "plain TCP" : c.sink().tls(),
+                    user(c.sink().username(), c.sink().password()),
+                    user(c.sink().sentinelUsername(), c.sink().sentinelPassword()), c.sink().minReplicasText(),
+                    c.spill().directory(), c.spill().maxBytes());
             return 0;
         } catch (ConfigException e) {
             System.err.println("invalid configuration: " + e.getMessage());
             return 2;
         }
+    }
+
+    /** Who AUTHs, never with what. */
+    private static String user(String name, String password) {
+        return password == null ? "none (no AUTH)" : (name == null ? "default" : name) + " (password set)";
     }
 
     private static String on(dev.spillway.relay.config.ListenerConfig l) {

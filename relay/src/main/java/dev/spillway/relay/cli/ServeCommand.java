@@ -6,11 +6,13 @@ import dev.spillway.relay.config.ConfigException;
 import dev.spillway.relay.spill.SpillException;
 import dev.spillway.relay.config.ConfigLoader;
 import dev.spillway.relay.config.RelayConfig;
+import dev.spillway.relay.sink.Preflight;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -42,6 +44,14 @@ public final class ServeCommand implements Callable<Integer> {
         } catch (ConfigException e) {
             System.err.println("spillway relay: invalid configuration: " + e.getMessage());
             return 2;
+        }
+        // before any listener opens: a refused certificate or password is a setting to fix, and a
+        // relay that started would acknowledge messages it can never deliver
+        Optional<String> refused = Preflight.problems(cfg.sink());
+        if (refused.isPresent()) {
+            System.err.println("spillway relay: cannot start: the Sentinel group refused the relay:\n"
+                    + refused.get().indent(2).stripTrailing());
+            return 1;
         }
         RelayServer server;
         try {

@@ -1,6 +1,7 @@
 package dev.spillway.relay.config;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.spillway.relay.sink.RedisTls;
 import dev.spillway.relay.sink.SinkConfig;
 import dev.spillway.relay.spill.SpillLogConfig;
 import java.nio.file.Path;
@@ -36,8 +37,13 @@ record RelayFile(String name, Integer ioThreads, Listeners listeners, LimitsFile
             String deadLetterKey, Retry retry, Breaker breaker) {}
 
     /** Where the Sentinel group is and how to talk to it and to its Redis nodes. */
-    record RedisFile(String masterName, List<String> sentinels, String password, String sentinelPassword,
-            Duration timeout, Duration connectTimeout, Duration sentinelHeartbeat, Duration sentinelTimeout) {}
+    record RedisFile(String masterName, List<String> sentinels, String username, String password,
+            String passwordFile, String sentinelUsername, String sentinelPassword, String sentinelPasswordFile,
+            RedisTlsFile tls, Duration timeout, Duration connectTimeout, Duration sentinelHeartbeat,
+            Duration sentinelTimeout) {}
+
+    /** TLS towards the Redis nodes and the Sentinels alike. */
+    record RedisTlsFile(Boolean enabled, String caFile, String certFile, String keyFile, Boolean verifyHostname) {}
 
     /** When a batch counts as written. */
     record Ack(String minReplicas, Duration waitTimeout) {}
@@ -107,8 +113,12 @@ record RelayFile(String name, Integer ioThreads, Listeners listeners, LimitsFile
             if (r != null) {
                 set(r.masterName(), b::masterName);
                 set(r.sentinels(), b::sentinels);
-                set(r.password(), b::password);
-                set(r.sentinelPassword(), b::sentinelPassword);
+                set(r.username(), b::username);
+                set(Secrets.valueOrFile("sink.redis.password", r.password(), r.passwordFile()), b::password);
+                set(r.sentinelUsername(), b::sentinelUsername);
+                set(Secrets.valueOrFile("sink.redis.sentinelPassword", r.sentinelPassword(),
+                        r.sentinelPasswordFile()), b::sentinelPassword);
+                set(r.tls(), t -> b.tls(redisTls(t)));
                 set(r.timeout(), b::timeout);
                 set(r.connectTimeout(), b::connectTimeout);
                 set(r.sentinelHeartbeat(), b::sentinelHeartbeat);
@@ -139,6 +149,26 @@ record RelayFile(String name, Integer ioThreads, Listeners listeners, LimitsFile
             }
         }
         return validated("", b::build);
+    }
+
+    /** The TLS material when {@code enabled}; null when off (then no file may be named). */
+    private static RedisTls redisTls(RedisTlsFile t) {
+        if (!or(t.enabled(), false)) {
+            for (String[] named : new String[][] {{"caFile", t.caFile()}, {"certFile", t.certFile()},
+                    {"keyFile", t.keyFile()}}) {
+                if (named[1] != null) {
+                    throw new ConfigException("sink.redis.tls." + named[0] + ": " + named[1]
+                            + " (expected: only with sink.redis.tls.enabled: true)");
+                }
+            }
+            return null;
+        }
+        return validated("", () -> RedisTls.of(path(t.caFile()), path(t.certFile()), path(t.keyFile()),
+                or(t.verifyHostname(), RedisTls.DEFAULT_VERIFY_HOSTNAME)));
+    }
+
+    private static Path path(String file) {
+        return file == null ? null : Path.of(file);
     }
 
     /** {@code all} or a number of replicas >= 0. */

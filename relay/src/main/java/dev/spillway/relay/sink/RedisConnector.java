@@ -105,8 +105,13 @@ public final class RedisConnector implements Closeable {
                 .setMasterName(sink.masterName())
                 .setCheckSentinelsList(false)
                 .setScanInterval(250);
+        // the scheme of the Sentinels' addresses is also the one Redisson uses for the nodes they name
+        String scheme = sink.tls() == null ? "redis://" : "rediss://";
         for (String address : sink.sentinels()) {
-            s.addSentinelAddress("redis://" + address);
+            s.addSentinelAddress(scheme + address);
+        }
+        if (sink.tls() != null) {
+            sink.tls().applyTo(c);
         }
         s.setReadMode(ReadMode.MASTER)
                 .setSubscriptionMode(SubscriptionMode.MASTER)
@@ -118,8 +123,15 @@ public final class RedisConnector implements Closeable {
                 .setSlaveConnectionPoolSize(2)
                 .setSlaveConnectionMinimumIdleSize(1)
                 .setPingConnectionInterval(1000);
+        // the nodes' credentials on Config: Redisson 4 deprecates them on the servers' config
+        if (sink.username() != null) {
+            c.setUsername(sink.username());
+        }
         if (sink.password() != null) {
-            s.setPassword(sink.password());
+            c.setPassword(sink.password());
+        }
+        if (sink.sentinelUsername() != null) {
+            s.setSentinelUsername(sink.sentinelUsername());
         }
         if (sink.sentinelPassword() != null) {
             s.setSentinelPassword(sink.sentinelPassword());

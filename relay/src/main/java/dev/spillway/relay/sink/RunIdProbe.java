@@ -1,5 +1,6 @@
 package dev.spillway.relay.sink;
 
+import static dev.spillway.relay.sink.SentinelResp.auth;
 import static dev.spillway.relay.sink.SentinelResp.command;
 import static dev.spillway.relay.sink.SentinelResp.text;
 
@@ -11,6 +12,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.redis.ArrayRedisMessage;
 import io.netty.handler.codec.redis.ErrorRedisMessage;
 import io.netty.handler.codec.redis.RedisArrayAggregator;
 import io.netty.handler.codec.redis.RedisBulkStringAggregator;
@@ -69,18 +71,23 @@ final class RunIdProbe {
             probing = true;
             long sentAt = clock.getAsLong();
             int colon = address.lastIndexOf(':');
+            String host = address.substring(0, colon);
+            int port = Integer.parseInt(address.substring(colon + 1));
             new Bootstrap().group(group).channel(Transport.get().socketChannel())
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
                     .handler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
+                            if (config.tls() != null) {
+                                ch.pipeline().addLast(config.tls().newHandler(ch.alloc(), host, port));
+                            }
                             ch.pipeline().addLast(new ReadTimeoutHandler(
                                     config.sentinelTimeout().toMillis(), TimeUnit.MILLISECONDS),
                                     new RedisDecoder(), new RedisBulkStringAggregator(), new RedisArrayAggregator(),
                                     new RedisEncoder(), new InfoHandler(address, sentAt));
                         }
                     })
-                    .connect(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)))
+                    .connect(host, port)
                     .addListener(f -> {
                         if (!f.isSuccess()) {
                             probing = false;
@@ -103,9 +110,10 @@ final class RunIdProbe {
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
-            if (config.password() != null) {
+            ArrayRedisMessage auth = auth(config.username(), config.password());
+            if (auth != null) {
                 authPending = true;
-                ctx.write(command("AUTH", config.password()));
+                ctx.write(auth);
             }
             ctx.writeAndFlush(command("INFO", "server"));
         }

@@ -1,5 +1,6 @@
 package dev.spillway.relay.sink;
 
+import static dev.spillway.relay.sink.SentinelResp.auth;
 import static dev.spillway.relay.sink.SentinelResp.command;
 
 import dev.spillway.relay.net.Transport;
@@ -11,6 +12,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.redis.ArrayRedisMessage;
 import io.netty.handler.codec.redis.RedisArrayAggregator;
 import io.netty.handler.codec.redis.RedisBulkStringAggregator;
 import io.netty.handler.codec.redis.RedisDecoder;
@@ -116,6 +118,9 @@ final class SentinelLink {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (config.tls() != null) {
+                            ch.pipeline().addLast(config.tls().newHandler(ch.alloc(), host, port));
+                        }
                         ch.pipeline().addLast(new RedisDecoder(), new RedisBulkStringAggregator(),
                                 new RedisArrayAggregator(), new RedisEncoder(),
                                 forEvents ? new SentinelEventsHandler(SentinelLink.this)
@@ -131,7 +136,7 @@ final class SentinelLink {
                 });
     }
 
-    /** One connection to the Sentinel: AUTH when a password is set, and a reconnect after a loss. */
+    /** One connection to the Sentinel (over TLS when configured): AUTH when a password is set, and a reconnect after a loss. */
     abstract static class Handler extends SimpleChannelInboundHandler<RedisMessage> {
         final SentinelLink link;
         boolean authPending;
@@ -143,9 +148,10 @@ final class SentinelLink {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             link.channels.add(ctx.channel());
-            if (link.config.sentinelPassword() != null) {
+            ArrayRedisMessage auth = auth(link.config.sentinelUsername(), link.config.sentinelPassword());
+            if (auth != null) {
                 authPending = true;
-                ctx.write(command("AUTH", link.config.sentinelPassword()));
+                ctx.write(auth);
             }
             active(ctx);
         }

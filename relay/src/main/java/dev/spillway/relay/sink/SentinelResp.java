@@ -24,6 +24,14 @@ final class SentinelResp {
         return new ArrayRedisMessage(parts);
     }
 
+    /** {@code AUTH password}, or {@code AUTH user password} for an ACL user; null when there is no password. */
+    static ArrayRedisMessage auth(String user, String password) {
+        if (password == null) {
+            return null;
+        }
+        return user == null ? command("AUTH", password) : command("AUTH", user, password);
+    }
+
     static String text(RedisMessage m) {
         if (m instanceof FullBulkStringRedisMessage b) {
             return b.isNull() ? null : b.content().toString(StandardCharsets.UTF_8);

@@ -36,8 +36,11 @@ public final class SinkConfig {
 
     private final String masterName;
     private final List<String> sentinels;
+    private final String username;
     private final String password;
+    private final String sentinelUsername;
     private final String sentinelPassword;
+    private final RedisTls tls;
     private final int minReplicas;
     private final String deadLetterKey;
     private final Duration sentinelHeartbeat;
@@ -60,8 +63,11 @@ public final class SinkConfig {
     private SinkConfig(Builder b) {
         masterName = b.masterName;
         sentinels = List.copyOf(b.sentinels);
+        username = b.username;
         password = b.password;
+        sentinelUsername = b.sentinelUsername;
         sentinelPassword = b.sentinelPassword;
+        tls = b.tls;
         minReplicas = b.minReplicas;
         deadLetterKey = b.deadLetterKey;
         sentinelHeartbeat = b.sentinelHeartbeat;
@@ -85,6 +91,9 @@ public final class SinkConfig {
         for (String s : sentinels) {
             check(s.matches("[^:\\s]+:\\d{1,5}"), "sink.redis.sentinels", s, "host:port");
         }
+        checkCredentials("sink.redis.username", username, "sink.redis.password", password);
+        checkCredentials("sink.redis.sentinelUsername", sentinelUsername, "sink.redis.sentinelPassword",
+                sentinelPassword);
         check(minReplicas >= 0 || minReplicas == ALL_REPLICAS, "sink.ack.minReplicas", minReplicas, ">= 0 or 'all'");
         check(deadLetterKey != null && !deadLetterKey.isEmpty(), "sink.deadLetterKey", deadLetterKey,
                 "a non-empty key");
@@ -110,6 +119,15 @@ public final class SinkConfig {
         check(positive(breakerMaxHalfOpen), "sink.breaker.maxHalfOpen", breakerMaxHalfOpen, "> 0");
     }
 
+    /** A user needs a password (AUTH has no form without one); neither may be empty. */
+    private static void checkCredentials(String userSetting, String user, String passwordSetting,
+            String password) {
+        check(user == null || !user.isBlank(), userSetting, "'" + user + "'", "an ACL user name, or no setting");
+        check(password == null || !password.isEmpty(), passwordSetting, "''", "a password, or no setting");
+        check(user == null || password != null, userSetting, user, "with " + passwordSetting + " or "
+                + passwordSetting + "File: AUTH needs the user's password");
+    }
+
     private static boolean positive(Duration d) {
         return d != null && !d.isNegative() && !d.isZero();
     }
@@ -132,14 +150,29 @@ public final class SinkConfig {
         return sentinels;
     }
 
-    /** Password of the Redis nodes, or null. */
+    /** The ACL user on the Redis nodes, or null for the default user. */
+    public String username() {
+        return username;
+    }
+
+    /** Password of the Redis nodes (of {@link #username}), or null. */
     public String password() {
         return password;
     }
 
-    /** Password of the Sentinels, or null. */
+    /** The ACL user on the Sentinels, or null for the default user. */
+    public String sentinelUsername() {
+        return sentinelUsername;
+    }
+
+    /** Password of the Sentinels (of {@link #sentinelUsername}), or null. */
     public String sentinelPassword() {
         return sentinelPassword;
+    }
+
+    /** TLS towards the Redis nodes and the Sentinels, or null for plain TCP. */
+    public RedisTls tls() {
+        return tls;
     }
 
     /**
@@ -249,8 +282,11 @@ public final class SinkConfig {
     public static final class Builder {
         private String masterName = DEFAULT_MASTER_NAME;
         private List<String> sentinels = DEFAULT_SENTINELS;
+        private String username;
         private String password;
+        private String sentinelUsername;
         private String sentinelPassword;
+        private RedisTls tls;
         private int minReplicas = DEFAULT_MIN_REPLICAS;
         private String deadLetterKey = DEFAULT_DEAD_LETTER_KEY;
         private Duration sentinelHeartbeat = DEFAULT_SENTINEL_HEARTBEAT;
@@ -274,8 +310,12 @@ public final class SinkConfig {
 
         public Builder masterName(String v) { masterName = v; return this; }
         public Builder sentinels(List<String> v) { sentinels = Objects.requireNonNull(v, "sentinels"); return this; }
+        public Builder username(String v) { username = v; return this; }
         public Builder password(String v) { password = v; return this; }
+        public Builder sentinelUsername(String v) { sentinelUsername = v; return this; }
         public Builder sentinelPassword(String v) { sentinelPassword = v; return this; }
+        /** TLS towards Redis and Sentinel; null (the default) for plain TCP. */
+        public Builder tls(RedisTls v) { tls = v; return this; }
         public Builder minReplicas(int v) { minReplicas = v; return this; }
         public Builder deadLetterKey(String v) { deadLetterKey = v; return this; }
         public Builder sentinelHeartbeat(Duration v) { sentinelHeartbeat = v; return this; }

@@ -38,12 +38,13 @@ class ConfigLoaderTest {
                 s.connectTimeout(), s.maxBatch(), s.maxBatchBytes(), s.dedupeTtl(), s.dedupeKeyPrefix(),
                 s.retryAttempts(), s.retryWait(), s.breakerWindow(), s.breakerMinCalls(), s.breakerFailureRate(),
                 s.breakerOpenWait(), s.breakerMaxHalfOpen(), s.deadLetterKey(), s.sentinelHeartbeat(),
-                s.sentinelTimeout()))
+                s.sentinelTimeout(), String.valueOf(s.username()), String.valueOf(s.password()),
+                String.valueOf(s.sentinelUsername()), String.valueOf(s.sentinelPassword()), String.valueOf(s.tls())))
                 .isEqualTo(List.of(d.masterName(), d.sentinels(), d.minReplicas(), d.waitTimeout(), d.timeout(),
                         d.connectTimeout(), d.maxBatch(), d.maxBatchBytes(), d.dedupeTtl(), d.dedupeKeyPrefix(),
                         d.retryAttempts(), d.retryWait(), d.breakerWindow(), d.breakerMinCalls(),
                         d.breakerFailureRate(), d.breakerOpenWait(), d.breakerMaxHalfOpen(), d.deadLetterKey(),
-                        d.sentinelHeartbeat(), d.sentinelTimeout()));
+                        d.sentinelHeartbeat(), d.sentinelTimeout(), "null", "null", "null", "null", "null"));
         SpillLogConfig p = example.spill();
         SpillLogConfig q = defaults.spill();
         assertThat(List.of(p.directory(), p.maxBytes(), p.segmentBytes(), p.maxRecordBytes(), p.flushMaxWait(),
