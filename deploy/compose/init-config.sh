@@ -47,13 +47,15 @@ for i in 1 2 3; do
   replicaof="replicaof 127.0.0.1 $master"
   [ "$i" = 1 ] && replicaof=""
   # logs go to the container's output (docker-compose logs) rather than a file in the volume
+  # TLS_PORT 0, SECURITY empty: no TLS listener and no ACL users (docs/deploying.md shows both)
   { fill "$templates/redis.conf.template" PORT="$port" DIR=/data MIN_REPLICAS_MAX_LAG="$MIN_REPLICAS_MAX_LAG" \
-      REPLICAOF="$replicaof"; echo 'logfile ""'; } | write_once "$out/redis-$i/redis.conf"
+      REPLICAOF="$replicaof" TLS_PORT=0 SECURITY=; echo 'logfile ""'; } | write_once "$out/redis-$i/redis.conf"
 done
 
 for i in 1 2 3; do
   { fill "$templates/sentinel.conf.template" PORT="${sentinel_ports[$((i - 1))]}" DIR=/data MASTER_PORT="$master" \
-      DOWN_AFTER_MS="$SENTINEL_DOWN_AFTER_MS" FAILOVER_TIMEOUT_MS="$SENTINEL_FAILOVER_TIMEOUT_MS"
+      DOWN_AFTER_MS="$SENTINEL_DOWN_AFTER_MS" FAILOVER_TIMEOUT_MS="$SENTINEL_FAILOVER_TIMEOUT_MS" \
+      TLS_PORT=0 SECURITY=
     echo 'logfile ""'; } | write_once "$out/sentinel-$i/sentinel.conf"
 done
 
