@@ -11,7 +11,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One listener's metrics: {@code ingress.<protocol>.messages} (acknowledged), the ack latency
  * (from a request's arrival to its durable ack; 30-second sliding window) and
- * {@code ingress.<protocol>.rejected.<reason>}. Thread-safe.
+ * {@code ingress.<protocol>.rejected.<reason>}, and {@code ingress.<protocol>.auth-failures} (a
+ * wrong password or token). Thread-safe.
  */
 public final class IngressMetrics {
 
@@ -19,6 +20,7 @@ public final class IngressMetrics {
     private final String protocol;
     private final Meter messages;
     private final Timer ackLatency;
+    private final Meter authFailures;
 
     public IngressMetrics(MetricRegistry registry, String protocol) {
         this.registry = registry;
@@ -26,6 +28,7 @@ public final class IngressMetrics {
         this.messages = registry.meter(MetricRegistry.name("ingress", protocol, "messages"));
         this.ackLatency = registry.timer(MetricRegistry.name("ingress", protocol, "ack-latency"),
                 () -> new Timer(new SlidingTimeWindowArrayReservoir(30, TimeUnit.SECONDS)));
+        this.authFailures = registry.meter(MetricRegistry.name("ingress", protocol, "auth-failures"));
     }
 
     void acked(int count, long startNanos) {
@@ -36,6 +39,11 @@ public final class IngressMetrics {
     /** Counts refused messages under their reason ({@code spill-full}, {@code protocol-error}, ...). */
     public void rejected(String reason, int count) {
         registry.meter(MetricRegistry.name("ingress", protocol, "rejected", reason)).mark(count);
+    }
+
+    /** A wrong password or bearer token (which one, or whose, is not recorded). */
+    public void authFailed() {
+        authFailures.mark();
     }
 
     void rejected(Throwable error, int count) {
