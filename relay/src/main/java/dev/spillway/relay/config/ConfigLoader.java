@@ -219,8 +219,10 @@ public final class ConfigLoader {
             if (e instanceof com.fasterxml.jackson.databind.exc.MismatchedInputException mi) {
                 target = mi.getTargetType();
             }
+            String expected = target == null ? null : !path.contains("[") && SETTINGS_BY_ENV.containsValue(path)
+                    && isListOfMappings(path) ? "a list of mappings" : describe(target);
             return new ConfigException(path + ": " + (target == null ? m.getOriginalMessage()
-                    : "(expected: " + describe(target) + ")"), e);
+                    : "(expected: " + expected + ")"), e);
         }
         return new ConfigException("configuration: " + e.getMessage(), e);
     }
@@ -246,7 +248,7 @@ public final class ConfigLoader {
         if (t == Double.class || t == double.class) {
             return "a number";
         }
-        if (t instanceof ParameterizedType || t == List.class) {
+        if (t instanceof ParameterizedType || t instanceof Class<?> c && java.util.Collection.class.isAssignableFrom(c)) {
             return "a list of strings";
         }
         if (t instanceof Class<?> c && c.isRecord()) {

@@ -95,6 +95,10 @@ class SecurityConfigTest {
 
     @Test
     void refusesUsersWithoutKeysAndAnUnquotedHash() throws Exception {
+        assertThatThrownBy(() -> ConfigLoader.load(write("security:\n  users: orders\n"), Map.of()))
+                .hasMessage("security.users: (expected: a list of mappings)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("security:\n  users:\n    - name: x\n      pasword: p\n"),
+                Map.of())).hasMessageStartingWith("security.users[0].pasword: unknown setting");
         assertThatThrownBy(() -> ConfigLoader.load(write("security:\n  users:\n    - name: x\n      password: p\n"),
                 Map.of())).hasMessageStartingWith("security.users[0].keys: none");
         assertThatThrownBy(() -> ConfigLoader.load(write("security:\n  password: #" + sha256("p") + "\n"), Map.of()))
