@@ -234,6 +234,30 @@ class IngressTlsTest {
     }
 
     @Test
+    void aConnectionPastTheLimitReadsTheRefusalOverTls() throws Exception {
+        Map<String, String> env = tlsEnv(false);
+        env.put("SPILLWAY_LIMITS_MAX_CONNECTIONS", "1");
+        RelayServer limited = start("limited", env, new MetricRegistry());
+        try (Jedis first = new Jedis(new HostAndPort("127.0.0.1", RelayFixture.port(limited, "resp")),
+                jedisTls(false))) {
+            assertThat(first.rpush("tls:limited", "first")).isEqualTo(1);
+            try (SSLSocket second = (SSLSocket) certs.clientContext(false).getSocketFactory().createSocket(
+                    "127.0.0.1", RelayFixture.port(limited, "resp"))) {
+                second.setSoTimeout(5_000);
+                second.startHandshake(); // the refusal can only be read once the handshake is through
+                BufferedReader in = new BufferedReader(new InputStreamReader(second.getInputStream(),
+                        StandardCharsets.UTF_8));
+                assertThat(in.readLine()).isEqualTo("-ERR too many connections (limits.maxConnections=1)");
+                assertThat(in.read()).as("then closed").isEqualTo(-1);
+            }
+            assertThat(first.rpush("tls:limited", "still")).isEqualTo(1);
+        } finally {
+            limited.drain();
+        }
+        assertThat(list("tls:limited")).containsExactly("first", "still");
+    }
+
+    @Test
     void aKeyThatCannotBeUsedStopsTheRelayAtStartNamingTheFile() throws Exception {
         Path garbage = Files.writeString(tmp.resolve("garbage.key"), "-----BEGIN PRIVATE KEY-----\nnot a key\n"
                 + "-----END PRIVATE KEY-----\n");

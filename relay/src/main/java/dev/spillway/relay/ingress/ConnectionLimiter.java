@@ -6,9 +6,6 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.group.ChannelGroup;
-import io.netty.handler.ssl.SslHandler;
-import io.netty.util.AttributeKey;
-import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -23,8 +20,6 @@ import org.slf4j.LoggerFactory;
 public final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConnectionLimiter.class);
-
-    private static final AttributeKey<Boolean> REFUSED = AttributeKey.valueOf("spillway.refused");
 
     private final AtomicInteger open;
     private final ChannelGroup all;
@@ -48,13 +43,9 @@ public final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
             refused.mark();
             LOG.warn("Refusing connection from {}: {} open (limits.maxConnections={})", ctx.channel().remoteAddress(),
                     now - 1, max);
-            if (ctx.pipeline().get(SslHandler.class) == null) {
-                ctx.channel().config().setAutoRead(false);
-            } else {
-                // the refusal leaves once the handshake is done, which needs reading; what the
-                // client sends meanwhile is dropped (channelRead)
-                ctx.channel().attr(REFUSED).set(Boolean.TRUE);
-            }
+            // On a TLS listener the SslHandler still reads what the handshake needs, so the refusal
+            // reaches the client encrypted, once the handshake is through.
+            ctx.channel().config().setAutoRead(false);
             // through the whole pipeline, so that the listener's encoder (after this handler) serializes it
             ctx.channel().writeAndFlush(refusal.apply("too many connections (limits.maxConnections=" + max + ")"))
                     .addListener(ChannelFutureListener.CLOSE);
@@ -62,15 +53,6 @@ public final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
         }
         all.add(ctx.channel());
         super.channelActive(ctx);
-    }
-
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
-        if (ctx.channel().hasAttr(REFUSED)) {
-            ReferenceCountUtil.release(msg);
-            return;
-        }
-        super.channelRead(ctx, msg);
     }
 
     @Override
