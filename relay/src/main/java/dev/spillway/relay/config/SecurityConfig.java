@@ -22,9 +22,4 @@ public record SecurityConfig(IngressUsers users, IngressUser lineUser, Secret ad
     public SecurityConfig {
         Objects.requireNonNull(users, "users");
     }
-
-    /** No users, no tokens, no TLS: what a relay runs with when {@code security} is not set. */
-    public static SecurityConfig none() {
-        return new SecurityConfig(IngressUsers.open(), null, null, false, null);
-    }
 }
