@@ -130,6 +130,6 @@ public final class IngressUsers {
 
     @Override
     public String toString() {
-        return byName.isEmpty() ? "no users (ingress open)" : "users " + byName.values();
+        return byName.isEmpty() ? "open (no users, no password, no token)" : "users " + byName.values();
     }
 }
