@@ -38,7 +38,8 @@ import redis.clients.jedis.Jedis;
 /**
  * TLS on every listener, with the real clients of {@link RealClientsTest} unchanged but for their
  * TLS options — redis-cli {@code --tls --cacert}, Jedis with SSL, Redisson {@code rediss://} with
- * a trust store, curl {@code --cacert}, a TLS socket on the line listener — against certificates
+ * a trust store, Node's ioredis with {@code tls}, curl {@code --cacert}, a TLS socket on the line
+ * listener — against certificates
  * made by openssl; and a second relay requiring client certificates (mutual TLS).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -162,6 +163,34 @@ class IngressTlsTest {
             client.shutdown();
         }
         assertThat(list("tls:redisson")).hasSize(20).startsWith("r0").endsWith("r19");
+    }
+
+    @Test
+    void nodeIoredisPushesOverTls() throws Exception {
+        Path dir = Files.createDirectories(Path.of("target", "ioredis"));
+        if (!Files.exists(dir.resolve("node_modules/ioredis"))) {
+            assertThat(run(List.of("npm", "install", "--prefix", dir.toString(), "--no-audit", "--no-fund",
+                    "ioredis@5")).exit()).isZero();
+        }
+        Path script = dir.resolve("push-tls.js");
+        Files.writeString(script, """
+                const fs = require('fs');
+                const Redis = require('ioredis');
+                const r = new Redis({port: Number(process.argv[2]), host: '127.0.0.1', maxRetriesPerRequest: 1,
+                                     tls: {ca: fs.readFileSync(process.argv[3])}});
+                (async () => {
+                  for (let i = 0; i < 20; i++) {
+                    const n = await r.rpush('tls:ioredis', 'n' + i);
+                    if (n !== 1) throw new Error('unexpected reply ' + n);
+                  }
+                  await r.quit();
+                  console.log('pushed 20');
+                })().catch(e => { console.error(e); process.exit(1); });
+                """);
+        Result r = run(List.of("node", script.toString(), String.valueOf(RelayFixture.port(tls, "resp")),
+                certs.caCert.toString()));
+        assertThat(r.out()).as(r.out()).contains("pushed 20");
+        assertThat(list("tls:ioredis")).hasSize(20).startsWith("n0").endsWith("n19");
     }
 
     @Test
