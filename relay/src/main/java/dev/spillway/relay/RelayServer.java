@@ -5,14 +5,18 @@ import com.codahale.metrics.health.HealthCheck;
 import dev.spillway.relay.admin.AdminHandler;
 import dev.spillway.relay.admin.AdminInitializer;
 import dev.spillway.relay.admin.RelayMetrics;
+import dev.spillway.relay.config.ListenerConfig;
 import dev.spillway.relay.config.RelayConfig;
 import dev.spillway.relay.ingress.IngressServer;
 import dev.spillway.relay.metrics.RelayEvents;
+import dev.spillway.relay.net.ListenerTls;
 import dev.spillway.relay.net.Listeners;
+import dev.spillway.relay.net.ServerTls;
 import dev.spillway.relay.net.Transport;
 import dev.spillway.relay.route.Router;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslContext;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -52,6 +56,8 @@ public final class RelayServer implements Closeable {
 
     private RelayServer(RelayConfig config, MetricRegistry metrics) throws IOException {
         this.config = config;
+        // before anything starts: a certificate that cannot be used stops the relay here, naming the file
+        SslContext tls = config.security().tls() == null ? null : ServerTls.context(config.security().tls());
         this.io = Transport.get().newGroup(config.ioThreads());
         try {
             this.relay = Relay.start(config.sink(), config.spill(), metrics, io, config.name());
@@ -89,9 +95,10 @@ public final class RelayServer implements Closeable {
         this.listeners = new Listeners(io);
         IngressServer ingress = null;
         try {
-            ingress = new IngressServer(config, relay.router(), this::status, metrics, listeners);
-            this.admin = config.admin().enabled() ? listeners.bind(config.admin(),
-                    new AdminInitializer(new AdminHandler(this::status, this.metrics, config.adminPeers())), false)
+            ingress = new IngressServer(config, relay.router(), this::status, metrics, listeners, tls);
+            this.admin = config.admin().enabled() ? listeners.bind(config.admin(), new AdminInitializer(
+                    new AdminHandler(this::status, this.metrics, config.adminPeers(), config.security().adminToken()),
+                    config.admin().tls() ? ListenerTls.of(tls, "admin", "admin", metrics) : null), false)
                     : null;
         } catch (IOException | RuntimeException e) {
             if (ingress != null) {
@@ -107,11 +114,30 @@ public final class RelayServer implements Closeable {
         started = true;
         RelayEvents.info("start", "Relay '" + config.name() + "' " + Version.get() + " listening: "
                 + addresses().entrySet().stream().map(e -> e.getKey() + " " + e.getValue().getHostString() + ":"
-                        + e.getValue().getPort()).collect(Collectors.joining(", "))
-                + "; Sentinel group '" + config.sink().masterName() + "' via " + config.sink().sentinels() + "; spill "
-                + config.spill().directory() + " (max " + config.spill().maxBytes() + " bytes); transport "
+                        + e.getValue().getPort() + (listener(e.getKey()).tls() ? " (TLS)" : ""))
+                        .collect(Collectors.joining(", "))
+                + "; ingress " + security() + "; Sentinel group '" + config.sink().masterName() + "' via "
+                + config.sink().sentinels() + "; spill " + config.spill().directory() + " (max "
+                + config.spill().maxBytes() + " bytes); transport "
                 + Transport.get().name().toLowerCase(java.util.Locale.ROOT) + ", " + config.ioThreads()
                 + " I/O thread(s)", "relay", config.name(), "version", Version.get());
+    }
+
+    private ListenerConfig listener(String name) {
+        return switch (name) {
+            case "resp" -> config.resp();
+            case "line" -> config.line();
+            case "http" -> config.http();
+            default -> config.admin();
+        };
+    }
+
+    /** What the start-up line says of ingress security: names and patterns, never a secret. */
+    private String security() {
+        var s = config.security();
+        return s.users() + (s.lineUser() == null ? "" : ", line listener as " + s.lineUser().name())
+                + (s.tls() == null ? "" : s.tls().clientCertificatesRequired() ? ", client certificates required" : "")
+                + (s.adminToken() == null ? "" : ", admin token required");
     }
 
     public static RelayServer start(RelayConfig config, MetricRegistry metrics) throws IOException {

@@ -2,6 +2,7 @@ package dev.spillway.relay.admin;
 
 import dev.spillway.relay.RelayStatus;
 import dev.spillway.relay.net.HttpReplies;
+import dev.spillway.relay.security.Secret;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -17,6 +18,7 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -25,7 +27,9 @@ import java.util.function.Supplier;
  * The admin endpoints: {@code /metrics} (metrics-json), {@code /metrics/prometheus},
  * {@code /dashboard} (a self-contained live page), {@code /peers}, and {@code GET /health}: 200 while the relay takes writes (directly or into
  * its spill log), 503 while starting, draining or full; the JSON body says which, and shows the
- * master, the breaker and the spill depth.
+ * master, the breaker and the spill depth. With an admin token ({@code security.adminToken}),
+ * every endpoint but the probes {@code /health/live} and {@code /health/ready} wants
+ * {@code Authorization: Bearer <token>} and answers 401 without it.
  *
  * <p>Stateless apart from its collaborators; sharable and thread-safe.
  */
@@ -36,8 +40,15 @@ public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequ
     private final RelayMetrics metrics;
     private final List<String> peers;
     private final byte[] dashboard;
+    private final Secret token;
 
     public AdminHandler(Supplier<RelayStatus> status, RelayMetrics metrics, List<String> peers) {
+        this(status, metrics, peers, null);
+    }
+
+    /** {@code token}: what every endpoint but the probes requires; null for none. */
+    public AdminHandler(Supplier<RelayStatus> status, RelayMetrics metrics, List<String> peers, Secret token) {
+        this.token = token;
         this.status = status;
         this.metrics = metrics;
         this.peers = peers;
@@ -52,7 +63,11 @@ public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequ
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
         String path = new QueryStringDecoder(req.uri()).path();
         FullHttpResponse r;
-        if (!req.method().equals(HttpMethod.GET) && !req.method().equals(HttpMethod.HEAD)) {
+        if (token != null && !path.equals("/health/live") && !path.equals("/health/ready") && !authorized(req)) {
+            r = HttpReplies.error(HttpResponseStatus.UNAUTHORIZED, "missing or wrong bearer token "
+                    + "(security.adminToken); /health/live and /health/ready answer without it");
+            r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
+        } else if (!req.method().equals(HttpMethod.GET) && !req.method().equals(HttpMethod.HEAD)) {
             r = HttpReplies.error(HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET");
         } else {
             r = switch (path) {
@@ -79,6 +94,12 @@ public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequ
         if (!keepAlive) {
             f.addListener(ChannelFutureListener.CLOSE);
         }
+    }
+
+    private boolean authorized(FullHttpRequest req) {
+        String header = req.headers().get(HttpHeaderNames.AUTHORIZATION);
+        return header != null && header.length() > 7 && header.regionMatches(true, 0, "Bearer ", 0, 7)
+                && token.matches(header.substring(7).trim().getBytes(StandardCharsets.UTF_8));
     }
 
     private interface Body {

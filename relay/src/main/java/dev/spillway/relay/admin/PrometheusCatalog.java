@@ -19,6 +19,12 @@ final class PrometheusCatalog {
     private static final String ROUTE = "dev.spillway.relay.route.Router.";
     private static final String SPILL = "dev.spillway.relay.spill.SpillLog.";
 
+    private static final String TLS_HELP = "TLS handshakes that failed (a plaintext client, an untrusted or missing "
+            + "client certificate, a timeout); only on listeners with tls: true.";
+
+    /** Families a relay registers only when a feature is configured (TLS on a listener). */
+    static final java.util.Set<String> CONDITIONAL = java.util.Set.of("spillway_tls_handshake_failures");
+
     /** One Prometheus family and the Dropwizard metrics it is made of. */
     record Family(String match, String name, String help, Map<String, String> labels) {}
 
@@ -32,6 +38,10 @@ final class PrometheusCatalog {
                     "Messages refused to producers, by listener and reason.", "listener", "${0}", "reason", "${1}"),
             family("ingress.*.ack-latency", "spillway_ack_latency_seconds",
                     "From a request's arrival to its durable acknowledgement.", "listener", "${0}"),
+            family("ingress.*.auth-failures", "spillway_ingress_auth_failures",
+                    "Wrong passwords (RESP AUTH) and unknown bearer tokens (HTTP).", "listener", "${0}"),
+            family("ingress.*.tls-handshake-failures", "spillway_tls_handshake_failures", TLS_HELP, "listener", "${0}"),
+            family("admin.tls-handshake-failures", "spillway_tls_handshake_failures", TLS_HELP, "listener", "admin"),
             family("ingress.connections", "spillway_ingress_connections", "Open producer connections, all listeners."),
             family("ingress.in-flight", "spillway_ingress_in_flight_messages",
                     "Messages received from producers and not yet answered."),
@@ -118,7 +128,12 @@ final class PrometheusCatalog {
 
     /** Every family this view can expose, in catalog order. */
     static List<Family> all() {
-        List<Family> all = new ArrayList<>(FAMILIES);
+        List<Family> all = new ArrayList<>();
+        for (Family f : FAMILIES) {
+            if (all.stream().noneMatch(a -> a.name().equals(f.name()))) {
+                all.add(f);
+            }
+        }
         all.add(BUILD_INFO);
         all.add(MASTER_INFO);
         all.add(BREAKER_STATE);

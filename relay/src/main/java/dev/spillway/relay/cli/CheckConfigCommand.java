@@ -3,6 +3,7 @@ package dev.spillway.relay.cli;
 import dev.spillway.relay.config.ConfigException;
 import dev.spillway.relay.config.ConfigLoader;
 import dev.spillway.relay.config.RelayConfig;
+import dev.spillway.relay.net.ServerTls;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -20,6 +21,9 @@ public final class CheckConfigCommand implements Callable<Integer> {
     public Integer call() {
         try {
             RelayConfig c = ConfigLoader.load(config, System.getenv());
+            if (c.security().tls() != null) {
+                ServerTls.context(c.security().tls()); // the files must be readable, and the key fit the certificate
+            }
             System.out.printf("configuration OK: relay '%s'; resp %s, line %s (list %s), http %s, admin %s; "
                             + "Sentinel group '%s' via %s (%s, Redis user %s, Sentinel user %s), minReplicas %s; "
                             + "spill %s (max %d bytes)%n",

@@ -22,6 +22,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -47,7 +48,11 @@ public final class ConfigLoader {
     public static RelayConfig load(Path file, Map<String, String> env) {
         JsonNode root;
         try {
-            root = file == null ? null : YAML.readTree(Files.readString(file));
+            String text = file == null ? null : Files.readString(file);
+            if (text != null) {
+                refuseUnquotedHashes(file, text);
+            }
+            root = text == null ? null : YAML.readTree(text);
         } catch (IOException e) {
             throw new ConfigException("cannot read configuration " + file + ": " + e.getMessage(), e);
         }
@@ -66,6 +71,23 @@ public final class ConfigLoader {
         }
         return bound.toConfig();
     }
+
+    /**
+     * {@code password: #<sha256>} without quotes is a YAML comment: the setting would silently be
+     * empty — no password at all. Refused, naming the line (not the hash).
+     */
+    private static void refuseUnquotedHashes(Path file, String text) {
+        String[] lines = text.split("\n", -1);
+        for (int i = 0; i < lines.length; i++) {
+            if (UNQUOTED_HASH.matcher(lines[i]).find()) {
+                throw new ConfigException("configuration " + file + " line " + (i + 1) + ": a '#<sha256>' secret "
+                        + "must be quoted (\"#...\"); unquoted, YAML reads it as a comment and the setting as empty");
+            }
+        }
+    }
+
+    private static final Pattern UNQUOTED_HASH =
+            Pattern.compile("^[^#\"']*[:-]\\s+#\\s*[0-9a-fA-F]{64}\\s*$");
 
     /** The paths of every setting, {@code sink.breaker.window} and so on, in file order. */
     public static List<String> settings() {
@@ -118,13 +140,51 @@ public final class ConfigLoader {
                 node = child instanceof ObjectNode o ? o : node.putObject(parts[i]);
             }
             String leaf = parts[parts.length - 1];
-            if (isList(path)) {
+            if (isListOfMappings(path)) {
+                node.set(leaf, listOfMappings(name, e.getValue()));
+            } else if (isList(path)) {
                 ArrayNode list = node.putArray(leaf);
                 Arrays.stream(e.getValue().split(",")).map(String::trim).filter(s -> !s.isEmpty()).forEach(list::add);
             } else {
                 node.put(leaf, e.getValue());
             }
         }
+    }
+
+    /**
+     * A list of mappings ({@code security.users}) comes from its variable as one YAML flow
+     * sequence (JSON is YAML too): {@code [{name: orders, password: "#…", keys: ["orders:*"]}]}.
+     */
+    private static JsonNode listOfMappings(String variable, String value) {
+        JsonNode list;
+        try {
+            list = YAML.readTree(value);
+        } catch (IOException e) {
+            list = null;
+        }
+        if (list == null || !list.isArray()) {
+            // the value may hold secrets: it is not repeated here
+            throw new ConfigException("environment variable " + variable + ": not a YAML list (expected: e.g. "
+                    + "[{name: orders, password: \"#<sha256>\", keys: [\"orders:*\"]}])");
+        }
+        return list;
+    }
+
+    private static boolean isListOfMappings(String path) {
+        RecordComponent c = component(path);
+        return List.class.isAssignableFrom(c.getType()) && c.getGenericType() instanceof ParameterizedType t
+                && t.getActualTypeArguments()[0] instanceof Class<?> e && e.isRecord();
+    }
+
+    private static RecordComponent component(String path) {
+        Class<?> type = RelayFile.class;
+        RecordComponent c = null;
+        for (String part : path.split("\\.")) {
+            Class<?> in = type;
+            c = Arrays.stream(in.getRecordComponents()).filter(r -> fileName(r).equals(part)).findFirst().orElseThrow();
+            type = c.getType();
+        }
+        return c;
     }
 
     private static boolean isList(String path) {
@@ -159,8 +219,10 @@ public final class ConfigLoader {
             if (e instanceof com.fasterxml.jackson.databind.exc.MismatchedInputException mi) {
                 target = mi.getTargetType();
             }
+            String expected = target == null ? null : !path.contains("[") && SETTINGS_BY_ENV.containsValue(path)
+                    && isListOfMappings(path) ? "a list of mappings" : describe(target);
             return new ConfigException(path + ": " + (target == null ? m.getOriginalMessage()
-                    : "(expected: " + describe(target) + ")"), e);
+                    : "(expected: " + expected + ")"), e);
         }
         return new ConfigException("configuration: " + e.getMessage(), e);
     }
@@ -186,7 +248,7 @@ public final class ConfigLoader {
         if (t == Double.class || t == double.class) {
             return "a number";
         }
-        if (t instanceof ParameterizedType || t == List.class) {
+        if (t instanceof ParameterizedType || t instanceof Class<?> c && java.util.Collection.class.isAssignableFrom(c)) {
             return "a list of strings";
         }
         if (t instanceof Class<?> c && c.isRecord()) {

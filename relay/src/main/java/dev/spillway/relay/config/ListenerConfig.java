@@ -1,7 +1,10 @@
 package dev.spillway.relay.config;
 
-/** Where one listener binds; {@code enabled=false} leaves it off. */
-public record ListenerConfig(boolean enabled, String host, int port) {
+/**
+ * Where one listener binds; {@code enabled=false} leaves it off; {@code tls} has it speak TLS
+ * only, with the certificate of {@code security.tls}.
+ */
+public record ListenerConfig(boolean enabled, String host, int port, boolean tls) {
 
     public ListenerConfig {
         if (host == null || host.isBlank()) {
@@ -12,7 +15,22 @@ public record ListenerConfig(boolean enabled, String host, int port) {
         }
     }
 
+    /** A plaintext listener. */
+    public ListenerConfig(boolean enabled, String host, int port) {
+        this(enabled, host, port, false);
+    }
+
     public String address() {
         return host + ":" + port;
+    }
+
+    /**
+     * Whether the listener is reachable from this host only: {@code localhost}, {@code 127.x.x.x}
+     * or {@code ::1}. Decided from the text alone (no name lookup).
+     */
+    public boolean loopbackOnly() {
+        String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        return h.equalsIgnoreCase("localhost") || h.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}")
+                || h.equals("::1") || h.equals("0:0:0:0:0:0:0:1");
     }
 }

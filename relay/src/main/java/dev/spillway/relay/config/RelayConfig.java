@@ -18,15 +18,14 @@ import java.util.Objects;
  * @param http HTTP ingest listener
  * @param admin health, metrics and dashboard
  * @param adminPeers admin host:port of the other relays, shown together on the dashboard
- * @param password RESP {@code AUTH} password, or null for none
- * @param httpToken bearer token required by HTTP ingest, or null for none
+ * @param security ingress users, the line listener's user, the admin token, the TLS certificate
  * @param drainTimeout longest an orderly shutdown (SIGTERM) waits for in-flight messages
  * @param graphite Graphite reporter settings, or null for none
  * @param ioThreads event-loop threads shared by producers' connections and the Redis client;
  *     0 (the default) means one per two processors, at least one
  */
 public record RelayConfig(String name, ListenerConfig resp, ListenerConfig line, String lineKey, ListenerConfig http,
-        ListenerConfig admin, List<String> adminPeers, Limits limits, String password, String httpToken, SinkConfig sink, SpillLogConfig spill,
+        ListenerConfig admin, List<String> adminPeers, Limits limits, SecurityConfig security, SinkConfig sink, SpillLogConfig spill,
         Duration drainTimeout, GraphiteConfig graphite, int ioThreads) {
 
     public static final String DEFAULT_NAME = "relay";
@@ -63,11 +62,17 @@ public record RelayConfig(String name, ListenerConfig resp, ListenerConfig line,
         if (lineKey == null || lineKey.isEmpty()) {
             throw new ConfigException("listeners.line.key: '" + lineKey + "' (expected: a Redis list name)");
         }
-        if (password != null && password.isEmpty()) {
-            throw new ConfigException("security.password: '' (expected: a password, or no setting for none)");
-        }
-        if (httpToken != null && httpToken.isEmpty()) {
-            throw new ConfigException("security.httpToken: '' (expected: a token, or no setting for none)");
+        Objects.requireNonNull(security, "security");
+        requireCertificate("resp", resp, security);
+        requireCertificate("line", line, security);
+        requireCertificate("http", http, security);
+        requireCertificate("admin", admin, security);
+        if (admin.enabled() && !admin.loopbackOnly() && security.adminToken() == null
+                && !security.allowAdminWithoutToken()) {
+            throw new ConfigException("listeners.admin.host: " + admin.host() + " is reachable from other hosts "
+                    + "(expected: security.adminToken or security.adminTokenFile set, so that only probes "
+                    + "/health/live and /health/ready answer without it; or security.allowAdminWithoutToken: true "
+                    + "where the network alone keeps others out)");
         }
         if (ioThreads < 0 || ioThreads > 1024) {
             throw new ConfigException("ioThreads: " + ioThreads + " (expected: 0 for one per two processors, or 1 to 1024)");
@@ -81,6 +86,13 @@ public record RelayConfig(String name, ListenerConfig resp, ListenerConfig line,
         if (limits.maxValueBytes() + 64 > spill.maxRecordBytes()) {
             throw new ConfigException("limits.maxValueBytes: " + limits.maxValueBytes()
                     + " (expected: below spill.maxRecordBytes " + spill.maxRecordBytes() + " minus 64)");
+        }
+    }
+
+    private static void requireCertificate(String name, ListenerConfig l, SecurityConfig security) {
+        if (l.enabled() && l.tls() && security.tls() == null) {
+            throw new ConfigException("listeners." + name + ".tls: true (expected: security.tls.certFile and "
+                    + "security.tls.keyFile set, or tls: false)");
         }
     }
 }

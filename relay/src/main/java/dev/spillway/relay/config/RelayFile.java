@@ -22,16 +22,25 @@ record RelayFile(String name, Integer ioThreads, Listeners listeners, LimitsFile
 
     record Listeners(Listener resp, LineListener line, Listener http, AdminListener admin) {}
 
-    record Listener(Boolean enabled, String host, Integer port) {}
+    record Listener(Boolean enabled, String host, Integer port, Boolean tls) {}
 
-    record LineListener(Boolean enabled, String host, Integer port, String key) {}
+    /** {@code user}: the line protocol cannot authenticate, so the listener pushes as this user. */
+    record LineListener(Boolean enabled, String host, Integer port, Boolean tls, String key, String user) {}
 
-    record AdminListener(Boolean enabled, String host, Integer port, List<String> peers) {}
+    record AdminListener(Boolean enabled, String host, Integer port, Boolean tls, List<String> peers) {}
 
     record LimitsFile(Integer maxValueBytes, Integer maxRequestBytes, Integer maxMultibulk, Integer maxInlineBytes,
             Integer maxInFlightPerConnection, Integer maxInFlightTotal, Integer maxConnections, Duration idleTimeout) {}
 
-    record Security(String password, String httpToken) {}
+    /** Secrets: a value, or a file holding it ({@code ...File}); never both. */
+    record Security(String password, String passwordFile, String httpToken, String httpTokenFile,
+            String adminToken, String adminTokenFile, Boolean allowAdminWithoutToken, List<User> users,
+            SecurityTls tls) {}
+
+    /** One ingress user: one list entry in {@code security.users}, bound whole (see {@link ConfigLoader}). */
+    record User(String name, String password, List<String> tokens, List<String> keys) {}
+
+    record SecurityTls(String certFile, String keyFile, String clientCaFile) {}
 
     record SinkFile(RedisFile redis, Ack ack, Batch batch, Duration dedupeTtl, String dedupeKeyPrefix,
             String deadLetterKey, Retry retry, Breaker breaker) {}
@@ -69,30 +78,32 @@ record RelayFile(String name, Integer ioThreads, Listeners listeners, LimitsFile
     RelayConfig toConfig() {
         String relayName = or(name, RelayConfig.DEFAULT_NAME);
         Listeners ls = or(listeners, new Listeners(null, null, null, null));
-        LineListener line = or(ls.line(), new LineListener(null, null, null, null));
-        AdminListener admin = or(ls.admin(), new AdminListener(null, null, null, null));
-        Security sec = or(security, new Security(null, null));
+        LineListener line = or(ls.line(), new LineListener(null, null, null, null, null, null));
+        AdminListener admin = or(ls.admin(), new AdminListener(null, null, null, null, null));
+        ListenerConfig lineListener = listener("listeners.line", new Listener(line.enabled(), line.host(), line.port(),
+                line.tls()), RelayConfig.DEFAULT_LINE);
+        String lineKey = or(line.key(), RelayConfig.DEFAULT_LINE_KEY);
         Graphite g = metrics == null ? null : metrics.graphite();
         GraphiteConfig graphite = g == null || g.host() == null ? null
                 : validated("", () -> new GraphiteConfig(g.host(), or(g.port(), GraphiteConfig.DEFAULT_PORT),
                         or(g.prefix(), "spillway." + relayName), or(g.interval(), GraphiteConfig.DEFAULT_INTERVAL)));
         return new RelayConfig(relayName,
                 listener("listeners.resp", ls.resp(), RelayConfig.DEFAULT_RESP),
-                listener("listeners.line", new Listener(line.enabled(), line.host(), line.port()), RelayConfig.DEFAULT_LINE),
-                or(line.key(), RelayConfig.DEFAULT_LINE_KEY),
+                lineListener, lineKey,
                 listener("listeners.http", ls.http(), RelayConfig.DEFAULT_HTTP),
-                listener("listeners.admin", new Listener(admin.enabled(), admin.host(), admin.port()),
+                listener("listeners.admin", new Listener(admin.enabled(), admin.host(), admin.port(), admin.tls()),
                         RelayConfig.DEFAULT_ADMIN),
-                or(admin.peers(), List.of()), toLimits(), sec.password(), sec.httpToken(), toSink(), toSpill(),
+                or(admin.peers(), List.of()), toLimits(),
+                SecuritySettings.toConfig(security, line.user(), lineListener.enabled(), lineKey), toSink(), toSpill(),
                 shutdown == null ? RelayConfig.DEFAULT_DRAIN_TIMEOUT
                         : or(shutdown.drainTimeout(), RelayConfig.DEFAULT_DRAIN_TIMEOUT),
                 graphite, or(ioThreads, 0));
     }
 
     private static ListenerConfig listener(String path, Listener l, ListenerConfig def) {
-        Listener v = or(l, new Listener(null, null, null));
+        Listener v = or(l, new Listener(null, null, null, null));
         return validated(path, () -> new ListenerConfig(or(v.enabled(), def.enabled()), or(v.host(), def.host()),
-                or(v.port(), def.port())));
+                or(v.port(), def.port()), or(v.tls(), def.tls())));
     }
 
     private Limits toLimits() {

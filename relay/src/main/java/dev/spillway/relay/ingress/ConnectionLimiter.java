@@ -43,6 +43,8 @@ public final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
             refused.mark();
             LOG.warn("Refusing connection from {}: {} open (limits.maxConnections={})", ctx.channel().remoteAddress(),
                     now - 1, max);
+            // On a TLS listener the SslHandler still reads what the handshake needs, so the refusal
+            // reaches the client encrypted, once the handshake is through.
             ctx.channel().config().setAutoRead(false);
             // through the whole pipeline, so that the listener's encoder (after this handler) serializes it
             ctx.channel().writeAndFlush(refusal.apply("too many connections (limits.maxConnections=" + max + ")"))

@@ -11,17 +11,20 @@ import java.util.concurrent.TimeUnit;
 /**
  * One listener's metrics: {@code ingress.<protocol>.messages} (acknowledged), the ack latency
  * (from a request's arrival to its durable ack; 30-second sliding window) and
- * {@code ingress.<protocol>.rejected.<reason>}. Thread-safe.
+ * {@code ingress.<protocol>.rejected.<reason>}, and {@code ingress.<protocol>.auth-failures} (a
+ * wrong password or token). Thread-safe.
  */
 public final class IngressMetrics {
 
     /** Refusal reasons of the listeners themselves, besides the router's {@link RelayRejectedException.Reason}s. */
-    private static final String[] REASONS = {"protocol-error", "too-large", "bad-request", "internal"};
+    private static final String[] REASONS = {"protocol-error", "too-large", "bad-request", "internal", "no-auth",
+        "no-permission"};
 
     private final MetricRegistry registry;
     private final String protocol;
     private final Meter messages;
     private final Timer ackLatency;
+    private final Meter authFailures;
 
     public IngressMetrics(MetricRegistry registry, String protocol) {
         this.registry = registry;
@@ -35,6 +38,7 @@ public final class IngressMetrics {
         for (String r : REASONS) {
             registry.meter(name(r));
         }
+        this.authFailures = registry.meter(MetricRegistry.name("ingress", protocol, "auth-failures"));
     }
 
     private String name(String reason) {
@@ -53,6 +57,11 @@ public final class IngressMetrics {
     /** Counts refused messages under their reason ({@code spill-full}, {@code protocol-error}, ...). */
     public void rejected(String reason, int count) {
         registry.meter(name(reason)).mark(count);
+    }
+
+    /** A wrong password or bearer token (which one, or whose, is not recorded). */
+    public void authFailed() {
+        authFailures.mark();
     }
 
     void rejected(Throwable error, int count) {

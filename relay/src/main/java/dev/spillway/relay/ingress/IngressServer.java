@@ -11,8 +11,10 @@ import dev.spillway.relay.ingress.http.HttpIngestInitializer;
 import dev.spillway.relay.ingress.line.LineInitializer;
 import dev.spillway.relay.ingress.resp.RespInitializer;
 import dev.spillway.relay.net.HttpReplies;
+import dev.spillway.relay.net.ListenerTls;
 import dev.spillway.relay.net.Listeners;
 import dev.spillway.relay.route.Intake;
+import dev.spillway.relay.security.IngressUsers;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -20,6 +22,7 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.redis.ErrorRedisMessage;
+import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.Closeable;
 import java.io.IOException;
@@ -51,10 +54,11 @@ public final class IngressServer implements Closeable {
     /**
      * Binds every enabled ingress listener through {@code listeners}, which the caller owns (its
      * event loops may serve the Redis client too, so a batch's acknowledgements reach the
-     * connections without a thread hand-off).
+     * connections without a thread hand-off). {@code tls} serves the listeners configured with
+     * {@code tls: true}; null when none is.
      */
     public IngressServer(RelayConfig config, Intake router, Supplier<RelayStatus> status, MetricRegistry registry,
-            Listeners listeners) throws IOException {
+            Listeners listeners, SslContext tls) throws IOException {
         this.listeners = listeners;
         this.inFlight = new InFlight(config.limits().maxInFlightPerConnection(), config.limits().maxInFlightTotal());
         var limits = config.limits();
@@ -62,12 +66,15 @@ public final class IngressServer implements Closeable {
         registry.register("ingress.in-flight", (Gauge<Long>) inFlight::total);
         Meter tooMany = registry.meter("ingress.rejected.too-many-connections");
         try {
-            bind("resp", config.resp(), new RespInitializer(context(router, limits, registry, "resp", tooMany,
-                    why -> new ErrorRedisMessage("ERR " + why)), config.password(), status));
-            bind("line", config.line(), new LineInitializer(context(router, limits, registry, "line", tooMany,
-                    why -> Unpooled.copiedBuffer("ERR " + why + "\n", StandardCharsets.UTF_8)), config.lineKey()));
-            bind("http", config.http(), new HttpIngestInitializer(context(router, limits, registry, "http", tooMany,
-                    why -> HttpReplies.error(HttpResponseStatus.SERVICE_UNAVAILABLE, why)), config.httpToken()));
+            IngressUsers users = config.security().users();
+            bind("resp", config.resp(), new RespInitializer(context(router, limits, registry, "resp", config.resp(),
+                    tls, tooMany, why -> new ErrorRedisMessage("ERR " + why)), users, status));
+            bind("line", config.line(), new LineInitializer(context(router, limits, registry, "line", config.line(),
+                    tls, tooMany, why -> Unpooled.copiedBuffer("ERR " + why + "\n", StandardCharsets.UTF_8)),
+                    config.lineKey()));
+            bind("http", config.http(), new HttpIngestInitializer(context(router, limits, registry, "http",
+                    config.http(), tls, tooMany, why -> HttpReplies.error(HttpResponseStatus.SERVICE_UNAVAILABLE, why)),
+                    users));
         } catch (IOException | RuntimeException e) {
             close();
             throw e;
@@ -81,11 +88,15 @@ public final class IngressServer implements Closeable {
         }
     }
 
-    /** One listener's shared parts: its own metrics, and a connection limit that refuses with {@code refusal}. */
+    /**
+     * One listener's shared parts: its own metrics, a connection limit that refuses with
+     * {@code refusal}, and TLS when the listener has it.
+     */
     private ListenerContext context(Intake router, Limits limits, MetricRegistry registry, String listener,
-            Meter tooMany, Function<String, Object> refusal) {
+            ListenerConfig config, SslContext tls, Meter tooMany, Function<String, Object> refusal) {
         return new ListenerContext(router, limits, inFlight, new IngressMetrics(registry, listener),
-                new ConnectionLimiter(open, clients, limits.maxConnections(), tooMany, refusal));
+                new ConnectionLimiter(open, clients, limits.maxConnections(), tooMany, refusal),
+                config.tls() ? ListenerTls.of(tls, listener, "ingress." + listener, registry) : null);
     }
 
     /** Where each enabled ingress listener is bound ("resp", "line", "http"). */

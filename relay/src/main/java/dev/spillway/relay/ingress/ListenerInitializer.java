@@ -7,8 +7,8 @@ import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
 
 /**
- * An ingress listener's pipeline: the head every listener shares — the connection limit, then
- * the idle timeout — and after it the listener's own handlers.
+ * An ingress listener's pipeline: the head every listener shares — TLS when the listener has it,
+ * the connection limit, then the idle timeout — and after it the listener's own handlers.
  */
 public abstract class ListenerInitializer extends ChannelInitializer<Channel> {
 
@@ -21,6 +21,9 @@ public abstract class ListenerInitializer extends ChannelInitializer<Channel> {
     @Override
     protected final void initChannel(Channel ch) {
         ChannelPipeline p = ch.pipeline();
+        if (context.tls() != null) {
+            context.tls().install(ch);
+        }
         p.addLast("connections", context.connections());
         p.addLast("idle", new IdleStateHandler(context.limits().idleTimeout().toMillis(), 0, 0,
                 TimeUnit.MILLISECONDS));

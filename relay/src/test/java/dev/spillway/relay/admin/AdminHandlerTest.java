@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.codahale.metrics.MetricRegistry;
 import dev.spillway.relay.RelayState;
 import dev.spillway.relay.RelayStatus;
+import dev.spillway.relay.security.Secret;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -23,9 +24,18 @@ class AdminHandlerTest {
     }
 
     private static FullHttpResponse get(RelayStatus s, String path) throws Exception {
+        return get(s, path, null, null);
+    }
+
+    private static FullHttpResponse get(RelayStatus s, String path, Secret token, String authorization)
+            throws Exception {
         try (RelayMetrics metrics = new RelayMetrics(new MetricRegistry(), null, "r1")) {
-            EmbeddedChannel ch = new EmbeddedChannel(new AdminHandler(() -> s, metrics, List.of()));
-            ch.writeInbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path));
+            EmbeddedChannel ch = new EmbeddedChannel(new AdminHandler(() -> s, metrics, List.of(), token));
+            DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path);
+            if (authorization != null) {
+                req.headers().set("Authorization", authorization);
+            }
+            ch.writeInbound(req);
             FullHttpResponse r = ch.readOutbound();
             ch.finishAndReleaseAll();
             return r;
@@ -64,5 +74,22 @@ class AdminHandlerTest {
         RelayStatus ok = status(RelayState.OK, false);
         assertThat(get(ok, "/health/ready").status().code()).isEqualTo(200);
         assertThat(get(ok, "/health/live").status().code()).isEqualTo(200);
+    }
+
+    @Test
+    void withATokenEveryEndpointButTheProbesWantsIt() throws Exception {
+        RelayStatus ok = status(RelayState.OK, false);
+        Secret token = Secret.parse("adm1n");
+        for (String path : List.of("/health", "/metrics", "/metrics/prometheus", "/dashboard", "/peers", "/nope")) {
+            FullHttpResponse r = get(ok, path, token, null);
+            assertThat(r.status().code()).as(path).isEqualTo(401);
+            assertThat(r.headers().get("WWW-Authenticate")).isEqualTo("Bearer");
+            assertThat(body(r)).doesNotContain("adm1n");
+            assertThat(get(ok, path, token, "Bearer wrong").status().code()).as(path).isEqualTo(401);
+        }
+        assertThat(get(ok, "/health", token, "Bearer adm1n").status().code()).isEqualTo(200);
+        assertThat(get(ok, "/metrics", token, "Bearer adm1n").status().code()).isEqualTo(200);
+        assertThat(get(ok, "/health/live", token, null).status().code()).isEqualTo(200);
+        assertThat(get(ok, "/health/ready", token, null).status().code()).isEqualTo(200);
     }
 }

@@ -30,8 +30,10 @@ class ConfigLoaderTest {
         assertThat(example.adminPeers()).isEqualTo(defaults.adminPeers()).isEmpty();
         assertThat(example.limits()).isEqualTo(defaults.limits());
         assertThat(example.drainTimeout()).isEqualTo(defaults.drainTimeout());
-        assertThat(example.password()).isNull();
-        assertThat(example.httpToken()).isNull();
+        assertThat(example.security().users().respAuthRequired()).isFalse();
+        assertThat(example.security().users().httpAuthRequired()).isFalse();
+        assertThat(example.security().adminToken()).isNull();
+        assertThat(example.security().tls()).isNull();
         SinkConfig s = example.sink();
         SinkConfig d = defaults.sink();
         assertThat(List.of(s.masterName(), s.sentinels(), s.minReplicas(), s.waitTimeout(), s.timeout(),

@@ -3,6 +3,8 @@ package dev.spillway.relay.ingress;
 import dev.spillway.relay.RelayState;
 import dev.spillway.relay.RelayStatus;
 import dev.spillway.relay.config.Limits;
+import dev.spillway.relay.security.IngressUsers;
+import dev.spillway.relay.security.Secret;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -10,6 +12,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** Helpers for driving listener pipelines in an {@link EmbeddedChannel}. */
@@ -19,6 +22,16 @@ public final class ChannelSupport {
 
     public static final RelayStatus STATUS = new RelayStatus("test", "abc", RelayState.OK, "DIRECT", "127.0.0.1:6379",
             "CLOSED", 0, 0, 1 << 30, 0, 1, 0, "open", 0, false, false);
+
+    /** Nobody, or the {@code default} user with this RESP password. */
+    public static IngressUsers password(String password) {
+        return password == null ? IngressUsers.open() : IngressUsers.of(List.of(), Secret.parse(password), null);
+    }
+
+    /** Nobody, or the {@code default} user with this HTTP bearer token. */
+    public static IngressUsers token(String token) {
+        return token == null ? IngressUsers.open() : IngressUsers.of(List.of(), null, Secret.parse(token));
+    }
 
     public static Limits limits(int maxValueBytes, int maxInFlightPerConnection) {
         return new Limits(maxValueBytes, Math.max(maxValueBytes, 4096) * 4, 1000, 1024, maxInFlightPerConnection,

@@ -24,12 +24,12 @@ class ConnectionLimiterTest {
         ConnectionLimiter limiter = new ConnectionLimiter(open, new DefaultChannelGroup(GlobalEventExecutor.INSTANCE),
                 1, new com.codahale.metrics.Meter(), why -> new ErrorRedisMessage("ERR " + why));
         EmbeddedChannel first = new EmbeddedChannel(new RespInitializer(new ListenerContext(new FakeIntake(), limits,
-                ChannelSupport.inFlight(limits), ChannelSupport.metrics(), limiter), null, () -> ChannelSupport.STATUS));
+                ChannelSupport.inFlight(limits), ChannelSupport.metrics(), limiter), ChannelSupport.password(null), () -> ChannelSupport.STATUS));
         assertThat(ChannelSupport.output(first)).isEmpty();
         assertThat(first.isActive()).isTrue();
 
         EmbeddedChannel second = new EmbeddedChannel(new RespInitializer(new ListenerContext(new FakeIntake(), limits,
-                ChannelSupport.inFlight(limits), ChannelSupport.metrics(), limiter), null, () -> ChannelSupport.STATUS));
+                ChannelSupport.inFlight(limits), ChannelSupport.metrics(), limiter), ChannelSupport.password(null), () -> ChannelSupport.STATUS));
         assertThat(ChannelSupport.output(second)).isEqualTo("-ERR too many connections (limits.maxConnections=1)\r\n");
         assertThat(second.isActive()).isFalse();
         assertThat(open.get()).as("the refused one no longer counts").isEqualTo(1);

@@ -34,7 +34,7 @@ class DecoderFuzzTest {
         FakeIntake intake = new FakeIntake();
         intake.autoAck = true;
         EmbeddedChannel ch = feed(new RespInitializer(new ListenerContext(intake, LIMITS, ChannelSupport.inFlight(LIMITS), ChannelSupport.metrics(),
-                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), null, () -> ChannelSupport.STATUS),
+                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), ChannelSupport.password(null), () -> ChannelSupport.STATUS),
                 fragments);
         checkValues(intake);
         String out = ChannelSupport.output(ch);
@@ -67,7 +67,7 @@ class DecoderFuzzTest {
         FakeIntake intake = new FakeIntake();
         intake.autoAck = true;
         EmbeddedChannel ch = feed(new RespInitializer(new ListenerContext(intake, LIMITS, ChannelSupport.inFlight(LIMITS), ChannelSupport.metrics(),
-                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), null, () -> ChannelSupport.STATUS),
+                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), ChannelSupport.password(null), () -> ChannelSupport.STATUS),
                 fragments);
         assertThat(intake.submissions).hasSameSizeAs(commands);
         StringBuilder replies = new StringBuilder();
@@ -117,7 +117,7 @@ class DecoderFuzzTest {
         FakeIntake intake = new FakeIntake();
         intake.autoAck = true;
         EmbeddedChannel ch = feed(new HttpIngestInitializer(new ListenerContext(intake, LIMITS, ChannelSupport.inFlight(LIMITS), ChannelSupport.metrics(),
-                ChannelSupport.limiter(null)), null), fragments);
+                ChannelSupport.limiter(null)), ChannelSupport.token(null)), fragments);
         checkValues(intake);
         String out = ChannelSupport.output(ch);
         assertThat(out.isEmpty() || out.startsWith("HTTP/1.1 ")).as(out).isTrue();

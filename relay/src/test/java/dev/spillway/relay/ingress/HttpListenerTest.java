@@ -23,7 +23,7 @@ class HttpListenerTest {
     private static EmbeddedChannel channel(Intake intake, String token) {
         Limits limits = ChannelSupport.limits(64, 100);
         return new EmbeddedChannel(new HttpIngestInitializer(new ListenerContext(intake, limits, ChannelSupport.inFlight(limits), ChannelSupport.metrics(),
-                ChannelSupport.limiter(null)), token));
+                ChannelSupport.limiter(null)), ChannelSupport.token(token)));
     }
 
     private static String post(String path, String contentType, String body) {

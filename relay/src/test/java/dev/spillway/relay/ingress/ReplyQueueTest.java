@@ -21,7 +21,7 @@ class ReplyQueueTest {
 
     private EmbeddedChannel connection(FakeIntake intake) {
         EmbeddedChannel ch = new EmbeddedChannel(new RespInitializer(new ListenerContext(intake, LIMITS, inFlight, ChannelSupport.metrics(),
-                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), null, () -> ChannelSupport.STATUS));
+                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), ChannelSupport.password(null), () -> ChannelSupport.STATUS));
         ch.freezeTime();
         return ch;
     }
@@ -98,9 +98,9 @@ class ReplyQueueTest {
         FakeIntake busy = new FakeIntake();
         FakeIntake quiet = new FakeIntake();
         EmbeddedChannel a = new EmbeddedChannel(new RespInitializer(new ListenerContext(busy, limits, shared, ChannelSupport.metrics(),
-                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), null, () -> ChannelSupport.STATUS));
+                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), ChannelSupport.password(null), () -> ChannelSupport.STATUS));
         EmbeddedChannel b = new EmbeddedChannel(new RespInitializer(new ListenerContext(quiet, limits, shared, ChannelSupport.metrics(),
-                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), null, () -> ChannelSupport.STATUS));
+                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), ChannelSupport.password(null), () -> ChannelSupport.STATUS));
         write(b, rpush("x", "y"));
         assertThat(b.config().isAutoRead()).as("its own bound").isFalse();
         write(a, rpush("1", "2", "3"));

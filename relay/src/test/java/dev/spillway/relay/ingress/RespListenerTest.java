@@ -30,7 +30,7 @@ class RespListenerTest {
 
     private static EmbeddedChannel channel(Intake intake, Limits limits, String password) {
         return new EmbeddedChannel(new RespInitializer(new ListenerContext(intake, limits, ChannelSupport.inFlight(limits), ChannelSupport.metrics(),
-                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), password, () -> ChannelSupport.STATUS));
+                ChannelSupport.limiter(new ErrorRedisMessage("ERR too many"))), ChannelSupport.password(password), () -> ChannelSupport.STATUS));
     }
 
     private EmbeddedChannel channel() {

@@ -8,6 +8,8 @@ import dev.spillway.relay.ingress.ReplyingHandler;
 import dev.spillway.relay.net.HttpReplies;
 import dev.spillway.relay.route.Intake;
 import dev.spillway.relay.route.RelayRejectedException;
+import dev.spillway.relay.security.IngressUser;
+import dev.spillway.relay.security.IngressUsers;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
@@ -24,7 +26,6 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -35,7 +36,8 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code POST /v1/lists/{key}}: the body is one message, or with
  * {@code Content-Type: application/x-ndjson} one message per line. {@code 200 {"accepted":N}}
- * once every message is durable; 400 bad input, 401 missing or wrong bearer token, 404 other
+ * once every message is durable; 400 bad input, 401 missing or wrong bearer token, 403 a key the
+ * token's user may not push to (nothing of the request is routed), 404 other
  * paths, 405 other methods, 409 Redis refused the message (e.g. {@code WRONGTYPE}), 411 no
  * length, 413 too large, 417 an {@code Expect} other than {@code 100-continue}, 503 +
  * {@code Retry-After} when the relay cannot take messages now. Responses leave in request order
@@ -51,14 +53,14 @@ public final class HttpIngestHandler extends ReplyingHandler<FullHttpRequest> {
 
     private final Intake router;
     private final int maxValueBytes;
-    private final byte[] token;
+    private final IngressUsers users;
 
     public HttpIngestHandler(Intake router, InFlight inFlight, IngressMetrics metrics, int maxValueBytes,
-            String token) {
+            IngressUsers users) {
         super(FullHttpRequest.class, inFlight, metrics);
         this.router = router;
         this.maxValueBytes = maxValueBytes;
-        this.token = token == null ? null : ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
+        this.users = users;
     }
 
 
@@ -101,11 +103,16 @@ public final class HttpIngestHandler extends ReplyingHandler<FullHttpRequest> {
             send(r, keepAlive);
             return;
         }
-        if (token != null) {
-            String auth = req.headers().get(HttpHeaderNames.AUTHORIZATION, "");
-            if (!MessageDigest.isEqual(token, auth.getBytes(StandardCharsets.UTF_8))) {
+        IngressUser user = users.anonymous();
+        if (users.httpAuthRequired()) {
+            String token = bearer(req.headers().get(HttpHeaderNames.AUTHORIZATION));
+            user = token == null ? null : users.byToken(token);
+            if (user == null) {
+                if (token != null) {
+                    metrics.authFailed();
+                }
                 FullHttpResponse r = HttpReplies.error(HttpResponseStatus.UNAUTHORIZED,
-                        "missing or wrong bearer token (security.httpToken)");
+                        "missing or wrong bearer token (security.httpToken, security.users[].tokens)");
                 r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
                 send(r, keepAlive);
                 return;
@@ -128,6 +135,13 @@ public final class HttpIngestHandler extends ReplyingHandler<FullHttpRequest> {
             return;
         }
         int n = values.size();
+        if (!user.allows(key)) {
+            // refused whole, before anything is routed: nothing of it is written or spilled
+            metrics.rejected("no-permission", n);
+            send(HttpReplies.error(HttpResponseStatus.FORBIDDEN, "NOPERM user '" + user.name()
+                    + "' has no permission to push to this key (security.users[].keys)"), keepAlive);
+            return;
+        }
         replies.completeLater(n, submit(router, Message.ListOp.RPUSH, key, values),
                 err -> finish(err == null ? HttpReplies.json(HttpResponseStatus.OK, Map.of("accepted", n))
                         : refusal(err), keepAlive));
@@ -180,6 +194,15 @@ public final class HttpIngestHandler extends ReplyingHandler<FullHttpRequest> {
             }
         }
         return out.toByteArray();
+    }
+
+    /** The token of an {@code Authorization: Bearer <token>} header, or null. */
+    private static String bearer(String header) {
+        if (header == null || header.length() < 7 || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return null;
+        }
+        String token = header.substring(7).trim();
+        return token.isEmpty() ? null : token;
     }
 
     private List<byte[]> single(ByteBuf body) throws BadInput {

@@ -2,6 +2,7 @@ package dev.spillway.relay.ingress.http;
 
 import dev.spillway.relay.ingress.ListenerContext;
 import dev.spillway.relay.ingress.ListenerInitializer;
+import dev.spillway.relay.security.IngressUsers;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpServerCodec;
 
@@ -12,11 +13,11 @@ import io.netty.handler.codec.http.HttpServerCodec;
  */
 public final class HttpIngestInitializer extends ListenerInitializer {
 
-    private final String token;
+    private final IngressUsers users;
 
-    public HttpIngestInitializer(ListenerContext context, String token) {
+    public HttpIngestInitializer(ListenerContext context, IngressUsers users) {
         super(context);
-        this.token = token;
+        this.users = users;
     }
 
     @Override
@@ -25,6 +26,6 @@ public final class HttpIngestInitializer extends ListenerInitializer {
         p.addLast("length", LengthCheck.INSTANCE);
         p.addLast("aggregator", new OrderedAggregator(context.limits().maxRequestBytes()));
         p.addLast("ingest", new HttpIngestHandler(context.router(), context.inFlight(), context.metrics(),
-                context.limits().maxValueBytes(), token));
+                context.limits().maxValueBytes(), users));
     }
 }

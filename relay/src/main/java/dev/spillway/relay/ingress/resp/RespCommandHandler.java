@@ -7,6 +7,8 @@ import dev.spillway.relay.ingress.IngressMetrics;
 import dev.spillway.relay.ingress.Rejections;
 import dev.spillway.relay.ingress.ReplyingHandler;
 import dev.spillway.relay.route.Intake;
+import dev.spillway.relay.security.IngressUser;
+import dev.spillway.relay.security.IngressUsers;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -20,7 +22,6 @@ import io.netty.handler.codec.redis.RedisMessage;
 import io.netty.handler.codec.redis.SimpleStringRedisMessage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -34,6 +35,9 @@ import org.slf4j.LoggerFactory;
  * number of values accepted once durable; the connection commands that real clients send on
  * connect are answered locally; anything else gets an error naming what Spillway accepts.
  * Protocol errors are answered and the connection closed, since the stream cannot be resynced.
+ * With users configured, a connection pushes as the user it authenticated as ({@code AUTH
+ * [user] password}, {@code HELLO 2 AUTH user password}), and only to keys that user's patterns
+ * allow; a push to any other key is refused with {@code -NOPERM} before it reaches the router.
  *
  * <p>One instance per connection; confined to its event loop.
  */
@@ -48,19 +52,23 @@ public final class RespCommandHandler extends ReplyingHandler<Object> {
     private static final RedisMessage PONG = new SimpleStringRedisMessage("PONG");
 
     private final Intake router;
-    private final byte[] password;
+    static final String NOPERM = "NOPERM No permissions to access a key";
+    static final String WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled.";
+
+    private final IngressUsers users;
     private final Supplier<RelayStatus> status;
     private final long clientId = CLIENT_IDS.incrementAndGet();
-    private boolean authenticated;
+    /** Who this connection pushes as; null until it authenticates, where that is required. */
+    private IngressUser user;
     private String clientName;
 
-    public RespCommandHandler(Intake router, InFlight inFlight, IngressMetrics metrics, String password,
+    public RespCommandHandler(Intake router, InFlight inFlight, IngressMetrics metrics, IngressUsers users,
             Supplier<RelayStatus> status) {
         super(Object.class, inFlight, metrics);
         this.router = router;
-        this.password = password == null ? null : password.getBytes(StandardCharsets.UTF_8);
+        this.users = users;
         this.status = status;
-        this.authenticated = password == null;
+        this.user = users.respAuthRequired() ? null : users.anonymous();
     }
 
 
@@ -86,7 +94,10 @@ public final class RespCommandHandler extends ReplyingHandler<Object> {
             return; // an empty inline line, as Redis does
         }
         String cmd = new String(args.get(0), StandardCharsets.UTF_8).toUpperCase(Locale.ROOT);
-        if (!authenticated && !cmd.equals("AUTH") && !cmd.equals("HELLO") && !cmd.equals("QUIT")) {
+        if (user == null && !cmd.equals("AUTH") && !cmd.equals("HELLO") && !cmd.equals("QUIT")) {
+            if ((cmd.equals("RPUSH") || cmd.equals("LPUSH")) && args.size() > 2) {
+                metrics.rejected("no-auth", args.size() - 2);
+            }
             replies.reply(error("NOAUTH Authentication required."));
             return;
         }
@@ -117,6 +128,12 @@ public final class RespCommandHandler extends ReplyingHandler<Object> {
             return;
         }
         int values = args.size() - 2;
+        if (!user.allows(args.get(1))) {
+            // refused whole, before anything is routed: nothing of it is written or spilled
+            metrics.rejected("no-permission", values);
+            replies.reply(error(NOPERM));
+            return;
+        }
         replies.completeLater(values, submit(router, op, args.get(1), args.subList(2, args.size())),
                 err -> err == null ? accepted(values) : refusal(err));
     }
@@ -152,16 +169,19 @@ public final class RespCommandHandler extends ReplyingHandler<Object> {
         if (args.size() < 2 || args.size() > 3) {
             return arity("auth");
         }
-        if (password == null) {
+        if (!users.respAuthRequired() && args.size() == 2) {
             return error("ERR AUTH <password> called without any password configured for the default user. "
                     + "Are you sure your configuration is correct?");
         }
-        boolean userOk = args.size() == 2 || text(args.get(1)).equals("default");
-        if (userOk && MessageDigest.isEqual(password, args.get(args.size() - 1))) {
-            authenticated = true;
-            return OK;
+        String name = args.size() == 2 ? IngressUsers.DEFAULT_USER : text(args.get(1));
+        IngressUser authenticated = users.authenticate(name, args.get(args.size() - 1));
+        if (authenticated == null) {
+            // as Redis: a failed AUTH leaves the connection as it was
+            metrics.authFailed();
+            return error(WRONGPASS);
         }
-        return error("WRONGPASS invalid username-password pair or user is disabled.");
+        user = authenticated;
+        return OK;
     }
 
     private RedisMessage hello(List<byte[]> args) {
@@ -188,7 +208,7 @@ public final class RespCommandHandler extends ReplyingHandler<Object> {
                 return error("ERR Syntax error in HELLO option '" + printable(args.get(i)) + "'");
             }
         }
-        if (!authenticated) {
+        if (user == null) {
             return error("NOAUTH HELLO must be called with the client already authenticated, "
                     + "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client");
         }

@@ -4,6 +4,7 @@ import dev.spillway.relay.RelayStatus;
 import dev.spillway.relay.config.Limits;
 import dev.spillway.relay.ingress.ListenerContext;
 import dev.spillway.relay.ingress.ListenerInitializer;
+import dev.spillway.relay.security.IngressUsers;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.redis.FixedRedisMessagePool;
 import io.netty.handler.codec.redis.RedisDecoder;
@@ -13,12 +14,12 @@ import java.util.function.Supplier;
 /** The Redis-protocol listener's pipeline, assembled in one place. */
 public final class RespInitializer extends ListenerInitializer {
 
-    private final String password;
+    private final IngressUsers users;
     private final Supplier<RelayStatus> status;
 
-    public RespInitializer(ListenerContext context, String password, Supplier<RelayStatus> status) {
+    public RespInitializer(ListenerContext context, IngressUsers users, Supplier<RelayStatus> status) {
         super(context);
-        this.password = password;
+        this.users = users;
         this.status = status;
     }
 
@@ -27,7 +28,7 @@ public final class RespInitializer extends ListenerInitializer {
         p.addLast("encoder", new RedisEncoder());
         addCodec(p, context.limits());
         p.addLast("commands", new RespCommandHandler(context.router(), context.inFlight(), context.metrics(),
-                password, status));
+                users, status));
     }
 
     /** Decoder and assembler: everything between bytes and whole commands, within the limits. */
