@@ -242,16 +242,21 @@ class KubernetesManifestsTest {
         RelayConfig cfg = relayConfig();
         assertThat(cfg.sink().sentinels()).as("every Sentinel by its own address: the gate counts a majority of them")
                 .hasSizeGreaterThanOrEqualTo(3).doesNotHaveDuplicates();
-        assertThat(cfg.password()).isNull();
+        assertThat(cfg.sink().password()).as("the Redis password from its file").isEqualTo("secret-from-the-secret-volume");
+        assertThat(cfg.security().adminToken()).as("the admin token from its file").isNotNull();
         String passwordFile = relayYaml().path("sink").path("redis").path("passwordFile").asText();
         StatefulSet sts = one(StatefulSet.class);
         VolumeMount secrets = relay(sts).getVolumeMounts().stream().filter(m -> m.getName().equals("secrets"))
                 .findFirst().orElseThrow();
         assertThat(Path.of(passwordFile).getParent()).isEqualTo(Path.of(secrets.getMountPath()));
+        // the admin listener is on the pod's IP (probes): a relay there without a token does not start
+        assertThat(cfg.admin().host()).isEqualTo("0.0.0.0");
+        String adminTokenFile = relayYaml().path("security").path("adminTokenFile").asText();
+        assertThat(Path.of(adminTokenFile).getParent()).isEqualTo(Path.of(secrets.getMountPath()));
         assertThat(secrets.getReadOnly()).isTrue();
         Volume secretVolume = sts.getSpec().getTemplate().getSpec().getVolumes().stream()
                 .filter(v -> v.getName().equals("secrets")).findFirst().orElseThrow();
-        assertThat(secretVolume.getSecret().getSecretName()).isEqualTo("spillway-redis");
+        assertThat(secretVolume.getSecret().getSecretName()).isEqualTo("spillway-secrets");
         assertThat(secretVolume.getSecret().getDefaultMode()).as("0440: the relay's group reads it").isEqualTo(0440);
         VolumeMount config = relay(sts).getVolumeMounts().stream().filter(m -> m.getName().equals("config"))
                 .findFirst().orElseThrow();
@@ -325,23 +330,28 @@ class KubernetesManifestsTest {
      */
     private RelayConfig relayConfig() throws IOException {
         JsonNode yaml = relayYaml().deepCopy();
-        ObjectNode redis = (ObjectNode) yaml.path("sink").path("redis");
-        for (String key : List.of("passwordFile", "sentinelPasswordFile")) {
-            if (!redis.has(key)) {
-                continue;
-            }
-            if (ConfigLoader.settings().contains("sink.redis." + key)) {
-                Path secrets = Files.createDirectories(tmp.resolve("secrets"));
-                Path file = secrets.resolve(Path.of(redis.get(key).asText()).getFileName());
-                Files.writeString(file, "secret-from-the-secret-volume");
-                redis.put(key, file.toString());
-            } else {
-                redis.remove(key);
-            }
-        }
+        secretFiles((ObjectNode) yaml.path("sink").path("redis"), "sink.redis.", "passwordFile", "sentinelPasswordFile");
+        secretFiles((ObjectNode) yaml.path("security"), "security.", "adminTokenFile");
         Path file = Files.createTempFile(tmp, "relay", ".yaml");
         YAML.writeValue(file.toFile(), yaml);
         return ConfigLoader.load(file, Map.of("SPILLWAY_NAME", "spillway-relay-0"));
+    }
+
+    /** Each secret-file setting of {@code section} pointed at a file of this test's own. */
+    private void secretFiles(ObjectNode section, String prefix, String... keys) throws IOException {
+        for (String key : keys) {
+            if (!section.has(key)) {
+                continue;
+            }
+            if (ConfigLoader.settings().contains(prefix + key)) {
+                Path secrets = Files.createDirectories(tmp.resolve("secrets"));
+                Path file = secrets.resolve(Path.of(section.get(key).asText()).getFileName());
+                Files.writeString(file, "secret-from-the-secret-volume");
+                section.put(key, file.toString());
+            } else {
+                section.remove(key);
+            }
+        }
     }
 
     private static String projectVersion() throws IOException {
