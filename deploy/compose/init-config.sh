@@ -60,10 +60,11 @@ for i in 1 2 3; do
 done
 
 servers() { # the backend's server lines for listener $1 (RESP, LINE or HTTP)
-  local i port admin
+  local i port admin agent
   for i in 1 2 3; do
-    port="RELAY_${i}_${1}_PORT" admin="RELAY_${i}_ADMIN_PORT"
-    printf '    server relay-%d 127.0.0.1:%s check port %s\n' "$i" "${!port}" "${!admin}"
+    port="RELAY_${i}_${1}_PORT" admin="RELAY_${i}_ADMIN_PORT" agent="RELAY_${i}_AGENT_PORT"
+    printf '    server relay-%d 127.0.0.1:%s check port %s agent-check agent-port %s\n' "$i" "${!port}" \
+        "${!admin}" "${!agent}"
   done
 }
 redis_servers=$(for i in 1 2 3; do

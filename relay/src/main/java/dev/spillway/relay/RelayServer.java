@@ -4,6 +4,7 @@ import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.health.HealthCheck;
 import dev.spillway.relay.admin.AdminHandler;
 import dev.spillway.relay.admin.AdminInitializer;
+import dev.spillway.relay.admin.AgentHandler;
 import dev.spillway.relay.admin.RelayMetrics;
 import dev.spillway.relay.config.ListenerConfig;
 import dev.spillway.relay.config.RelayConfig;
@@ -47,6 +48,7 @@ public final class RelayServer implements Closeable {
     private final Listeners listeners;
     private final IngressServer ingress;
     private final Channel admin; // null when the admin listener is off
+    private final Channel agent; // null when the agent listener is off
     /** The event loops serving producers' connections and the Redis client alike. */
     private final EventLoopGroup io;
     private final RelayMetrics metrics;
@@ -94,13 +96,19 @@ public final class RelayServer implements Closeable {
         });
         this.listeners = new Listeners(io);
         IngressServer ingress = null;
+        Channel adminChannel = null;
         try {
             ingress = new IngressServer(config, relay.router(), this::status, metrics, listeners, tls);
-            this.admin = config.admin().enabled() ? listeners.bind(config.admin(), new AdminInitializer(
+            adminChannel = config.admin().enabled() ? listeners.bind(config.admin(), new AdminInitializer(
                     new AdminHandler(this::status, this.metrics, config.adminPeers(), config.security().adminToken()),
                     config.admin().tls() ? ListenerTls.of(tls, "admin", "admin", metrics) : null), false)
                     : null;
+            this.agent = config.agent().enabled()
+                    ? listeners.bind(config.agent(), AgentHandler.initializer(this::status), false) : null;
         } catch (IOException | RuntimeException e) {
+            if (adminChannel != null) {
+                adminChannel.close().syncUninterruptibly();
+            }
             if (ingress != null) {
                 ingress.close();
             }
@@ -110,6 +118,7 @@ public final class RelayServer implements Closeable {
             io.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
         }
+        this.admin = adminChannel;
         this.ingress = ingress;
         started = true;
         RelayEvents.info("start", "Relay '" + config.name() + "' " + Version.get() + " listening: "
@@ -128,6 +137,7 @@ public final class RelayServer implements Closeable {
             case "resp" -> config.resp();
             case "line" -> config.line();
             case "http" -> config.http();
+            case "agent" -> config.agent();
             default -> config.admin();
         };
     }
@@ -161,11 +171,14 @@ public final class RelayServer implements Closeable {
                 router.deadLettered(), relay.spill().isDiskFull(), relay.spill().isFailed());
     }
 
-    /** Where each enabled listener is bound ("resp", "line", "http", "admin"). */
+    /** Where each enabled listener is bound ("resp", "line", "http", "admin", "agent"). */
     public Map<String, InetSocketAddress> addresses() {
         Map<String, InetSocketAddress> out = new LinkedHashMap<>(ingress.addresses());
         if (admin != null) {
             out.put("admin", (InetSocketAddress) admin.localAddress());
+        }
+        if (agent != null) {
+            out.put("agent", (InetSocketAddress) agent.localAddress());
         }
         return out;
     }
@@ -202,6 +215,9 @@ public final class RelayServer implements Closeable {
         ingress.close();
         if (admin != null) {
             admin.close().syncUninterruptibly();
+        }
+        if (agent != null) {
+            agent.close().syncUninterruptibly();
         }
         listeners.close();
         relay.close();

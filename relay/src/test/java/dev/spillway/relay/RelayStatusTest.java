@@ -66,4 +66,20 @@ class RelayStatusTest {
                 + "connected_clients:5\r\n"
                 + "in_flight_messages:7\r\n");
     }
+
+    @Test
+    void theAgentSaysReadyWhileTakingWritesDrainWhenNotAndDownWhenOnlyARestartHelps() {
+        RelayStatus ok = withState(RelayState.OK, false);
+        assertThat(dev.spillway.relay.admin.AgentHandler.reply(ok)).isEqualTo("up ready");
+        assertThat(dev.spillway.relay.admin.AgentHandler.reply(withState(RelayState.SPILLING, false))).isEqualTo("up ready");
+        assertThat(dev.spillway.relay.admin.AgentHandler.reply(FULL)).isEqualTo("drain");
+        assertThat(dev.spillway.relay.admin.AgentHandler.reply(withState(RelayState.DRAINING, false))).isEqualTo("drain");
+        assertThat(dev.spillway.relay.admin.AgentHandler.reply(withState(RelayState.STARTING, false))).isEqualTo("drain");
+        assertThat(dev.spillway.relay.admin.AgentHandler.reply(withState(RelayState.FULL, true))).isEqualTo("down");
+    }
+
+    private static RelayStatus withState(RelayState state, boolean spillFailed) {
+        return new RelayStatus("r1", "1f", state, "DIRECT", "127.0.0.1:7001", "CLOSED", 0, 0, 1 << 20, 0, 0, 0, "open",
+                0, false, spillFailed);
+    }
 }

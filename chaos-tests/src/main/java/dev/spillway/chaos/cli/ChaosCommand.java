@@ -281,25 +281,25 @@ public final class ChaosCommand implements Runnable {
         }
     }
 
-    @Command(name = "drain", description = "The drain runbook for relay N: HAProxy drain, then SIGTERM.")
+    @Command(name = "drain", description = "The drain runbook for relay N: SIGTERM (its agent tells HAProxy 'drain').")
     static final class Drain extends Single {
         @Parameters(index = "0", description = "Relay number.")
         int relay;
 
-        @Option(names = "--restart", description = "Start it again and set it ready in HAProxy afterwards.")
+        @Option(names = "--restart", description = "Start it again afterwards (its agent tells HAProxy 'ready').")
         boolean restart;
 
         @Override
         String act(ProcessTopology t) throws Exception {
             LocalCluster c = t.cluster();
             c.drainRelay(relay, Duration.ofSeconds(30));
-            String what = "relay-" + relay + " drained in HAProxy and stopped (exit after SIGTERM)";
+            String what = "relay-" + relay + " drained and stopped (exit after SIGTERM)";
             if (restart) {
                 Node r = c.relays().get(relay - 1);
                 r.start();
                 c.saveState();
-                c.haproxyRuntime().setRelayState(r.name(), "ready");
-                what += "; restarted and ready again";
+                c.awaitRelaysUp(Duration.ofSeconds(30));
+                what += "; restarted, and HAProxy sends it connections again";
             }
             return what;
         }

@@ -68,7 +68,7 @@ public final class ComposeTopology implements Topology {
         for (int i = 1; i <= 3; i++) {
             env.put("REDIS_" + i + "_PORT", free());
             env.put("SENTINEL_" + i + "_PORT", free());
-            for (String listener : List.of("RESP", "LINE", "HTTP", "ADMIN")) {
+            for (String listener : List.of("RESP", "LINE", "HTTP", "ADMIN", "AGENT")) {
                 env.put("RELAY_" + i + "_" + listener + "_PORT", free());
             }
         }

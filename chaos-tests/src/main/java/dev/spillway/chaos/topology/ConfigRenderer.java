@@ -59,7 +59,8 @@ final class ConfigRenderer {
                 "resp", Map.of("host", "127.0.0.1", "port", p.resp()),
                 "line", Map.of("host", "127.0.0.1", "port", p.line()),
                 "http", Map.of("host", "127.0.0.1", "port", p.http()),
-                "admin", Map.of("host", "127.0.0.1", "port", p.admin(), "peers", peers)));
+                "admin", Map.of("host", "127.0.0.1", "port", p.admin(), "peers", peers),
+                "agent", Map.of("host", "127.0.0.1", "port", p.agent())));
         cfg.put("sink", new LinkedHashMap<>(Map.of("redis", new LinkedHashMap<>(Map.of("sentinels", sentinels)))));
         cfg.put("spill", new LinkedHashMap<>(Map.of("dir", spill.toString())));
         merge(cfg, overrides);
@@ -86,7 +87,8 @@ final class ConfigRenderer {
 
     /**
      * {@code haproxy.cfg}: relay i is {@code relay-i} in each relay backend, health-checked on its
-     * admin port; the passthrough backend lists every Redis node.
+     * admin port and asked about new connections on its agent port; the passthrough backend lists
+     * every Redis node.
      */
     static String haproxy(List<Ports.Relay> relays, List<Node> redis, HaproxyFrontends f) throws IOException {
         StringBuilder redisServers = new StringBuilder();
@@ -110,7 +112,8 @@ final class ConfigRenderer {
         for (int i = 0; i < relays.size(); i++) {
             Ports.Relay p = relays.get(i);
             servers.append("    server relay-").append(i + 1).append(" 127.0.0.1:").append(port.applyAsInt(p))
-                    .append(" check port ").append(p.admin()).append('\n');
+                    .append(" check port ").append(p.admin()).append(" agent-check agent-port ").append(p.agent())
+                    .append('\n');
         }
         return servers.toString().stripTrailing();
     }

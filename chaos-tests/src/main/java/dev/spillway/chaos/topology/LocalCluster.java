@@ -283,13 +283,11 @@ public final class LocalCluster implements Closeable {
     }
 
     /**
-     * The drain runbook: HAProxy stops sending relay {@code i} new connections, then the relay
-     * gets SIGTERM (it stops reading, answers what it holds, closes, exits 0).
+     * The drain runbook: relay {@code i} gets SIGTERM — its agent tells HAProxy {@code drain}, it
+     * stops reading, answers what it holds, closes, exits 0. No runtime-API command.
      */
     public void drainRelay(int i, Duration grace) throws IOException {
-        Node relay = relays.get(i - 1);
-        haproxyRuntime().setRelayState(relay.name(), "drain");
-        relay.terminate(grace);
+        relays.get(i - 1).terminate(grace);
     }
 
     /** Waits until HAProxy sees every live relay UP (its runtime socket may not exist yet at first). */

@@ -19,16 +19,17 @@ public final class Ports {
 
     private Ports() {}
 
-    /** The four ports of one relay. */
-    record Relay(int resp, int line, int http, int admin) {}
+    /** The five ports of one relay. */
+    record Relay(int resp, int line, int http, int admin, int agent) {}
 
     /**
      * Relay {@code i}'s (1-based) ports: RESP {@code base+i}, line {@code base+100+i}, HTTP
-     * {@code base+200+i}, admin {@code base+300+i}; free ones when {@code base} is 0.
+     * {@code base+200+i}, admin {@code base+300+i}, agent {@code base+400+i}; free ones when
+     * {@code base} is 0.
      */
     static Relay relay(int base, int i) throws IOException {
         return new Relay(relayPort(base, i), relayPort(base, 100 + i), relayPort(base, 200 + i),
-                relayPort(base, 300 + i));
+                relayPort(base, 300 + i), relayPort(base, 400 + i));
     }
 
     private static int relayPort(int base, int offset) throws IOException {

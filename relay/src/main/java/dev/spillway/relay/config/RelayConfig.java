@@ -18,6 +18,7 @@ import java.util.Objects;
  * @param http HTTP ingest listener
  * @param admin health, metrics and dashboard
  * @param adminPeers admin host:port of the other relays, shown together on the dashboard
+ * @param agent HAProxy's agent-check listener ({@link dev.spillway.relay.admin.AgentHandler})
  * @param security ingress users, the line listener's user, the admin token, the TLS certificate
  * @param drainTimeout longest an orderly shutdown (SIGTERM) waits for in-flight messages
  * @param graphite Graphite reporter settings, or null for none
@@ -25,7 +26,7 @@ import java.util.Objects;
  *     0 (the default) means one per two processors, at least one
  */
 public record RelayConfig(String name, ListenerConfig resp, ListenerConfig line, String lineKey, ListenerConfig http,
-        ListenerConfig admin, List<String> adminPeers, Limits limits, SecurityConfig security, SinkConfig sink, SpillLogConfig spill,
+        ListenerConfig admin, List<String> adminPeers, ListenerConfig agent, Limits limits, SecurityConfig security, SinkConfig sink, SpillLogConfig spill,
         Duration drainTimeout, GraphiteConfig graphite, int ioThreads) {
 
     public static final String DEFAULT_NAME = "relay";
@@ -34,6 +35,8 @@ public record RelayConfig(String name, ListenerConfig resp, ListenerConfig line,
     public static final String DEFAULT_LINE_KEY = "data_queue";
     public static final ListenerConfig DEFAULT_HTTP = new ListenerConfig(true, "127.0.0.1", 8090);
     public static final ListenerConfig DEFAULT_ADMIN = new ListenerConfig(true, "127.0.0.1", 8091);
+    /** HAProxy's agent-check port: the relay's own word on whether it wants new connections. */
+    public static final ListenerConfig DEFAULT_AGENT = new ListenerConfig(true, "127.0.0.1", 8092);
     /**
      * Absolute, so that where acknowledged messages live does not depend on the directory the
      * relay happens to be started from; the systemd unit, the container image and the
@@ -47,6 +50,7 @@ public record RelayConfig(String name, ListenerConfig resp, ListenerConfig line,
         Objects.requireNonNull(line, "line");
         Objects.requireNonNull(http, "http");
         Objects.requireNonNull(admin, "admin");
+        Objects.requireNonNull(agent, "agent");
         adminPeers = List.copyOf(adminPeers);
         for (String peer : adminPeers) {
             if (!peer.matches("[^:\\s/]+:\\d{1,5}")) {

@@ -20,7 +20,10 @@ import java.util.function.Supplier;
 record RelayFile(String name, Integer ioThreads, Listeners listeners, LimitsFile limits, Security security,
         SinkFile sink, SpillFile spill, Shutdown shutdown, MetricsFile metrics) {
 
-    record Listeners(Listener resp, LineListener line, Listener http, AdminListener admin) {}
+    record Listeners(Listener resp, LineListener line, Listener http, AdminListener admin, AgentListener agent) {}
+
+    /** HAProxy's agent-check: plain TCP, one line per connection (HAProxy's agent has no TLS). */
+    record AgentListener(Boolean enabled, String host, Integer port) {}
 
     record Listener(Boolean enabled, String host, Integer port, Boolean tls) {}
 
@@ -77,7 +80,7 @@ record RelayFile(String name, Integer ioThreads, Listeners listeners, LimitsFile
     /** The validated configuration: each setting given here, the rest at its default. */
     RelayConfig toConfig() {
         String relayName = or(name, RelayConfig.DEFAULT_NAME);
-        Listeners ls = or(listeners, new Listeners(null, null, null, null));
+        Listeners ls = or(listeners, new Listeners(null, null, null, null, null));
         LineListener line = or(ls.line(), new LineListener(null, null, null, null, null, null));
         AdminListener admin = or(ls.admin(), new AdminListener(null, null, null, null, null));
         ListenerConfig lineListener = listener("listeners.line", new Listener(line.enabled(), line.host(), line.port(),
@@ -93,11 +96,16 @@ record RelayFile(String name, Integer ioThreads, Listeners listeners, LimitsFile
                 listener("listeners.http", ls.http(), RelayConfig.DEFAULT_HTTP),
                 listener("listeners.admin", new Listener(admin.enabled(), admin.host(), admin.port(), admin.tls()),
                         RelayConfig.DEFAULT_ADMIN),
-                or(admin.peers(), List.of()), toLimits(),
+                or(admin.peers(), List.of()), agent(ls.agent()), toLimits(),
                 SecuritySettings.toConfig(security, line.user(), lineListener.enabled(), lineKey), toSink(), toSpill(),
                 shutdown == null ? RelayConfig.DEFAULT_DRAIN_TIMEOUT
                         : or(shutdown.drainTimeout(), RelayConfig.DEFAULT_DRAIN_TIMEOUT),
                 graphite, or(ioThreads, 0));
+    }
+
+    private static ListenerConfig agent(AgentListener a) {
+        AgentListener v = or(a, new AgentListener(null, null, null));
+        return listener("listeners.agent", new Listener(v.enabled(), v.host(), v.port(), false), RelayConfig.DEFAULT_AGENT);
     }
 
     private static ListenerConfig listener(String path, Listener l, ListenerConfig def) {
