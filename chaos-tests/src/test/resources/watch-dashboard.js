@@ -1,6 +1,8 @@
 // Watches a Spillway dashboard in headless Chromium and reports what its DOM showed.
 // Usage: node watch-dashboard.js <url> <seconds> <screenshot.png>
-// Prints one JSON line: {maxSpill, finalSpill, mastersSeen, events, clusterRows, samples}.
+// Prints one JSON line: {maxSpill, maxSpillPct, finalSpill, mastersSeen, events, eventsAfterReload,
+// clusterRows, rejections, updated, samples}; eventsAfterReload is the event list once the page
+// has been reloaded (the relay keeps it, the page does not).
 const { chromium } = require('playwright-core');
 
 (async () => {
@@ -15,11 +17,12 @@ const { chromium } = require('playwright-core');
   // Done once the spill rose, a new master showed, and the depth has then stayed at zero for
   // 2.5 s (10 samples): a second failover inside that window (Sentinel may fail over again on a
   // loaded machine) restarts the count instead of ending the watch mid-spill.
-  let maxSpill = 0, finalSpill = -1, samples = 0, zeroRun = 0;
+  let maxSpill = 0, maxSpillPct = 0, finalSpill = -1, samples = 0, zeroRun = 0;
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline) {
     const depth = Number(await page.textContent('#spill-depth'));
     maxSpill = Math.max(maxSpill, depth);
+    maxSpillPct = Math.max(maxSpillPct, Number(await page.textContent('#spill-pct')));
     finalSpill = depth;
     samples++;
     const masters = (await page.textContent('#masters-seen')).split(',').filter(s => s.trim());
@@ -31,7 +34,13 @@ const { chromium } = require('playwright-core');
   const mastersSeen = (await page.textContent('#masters-seen')).split(',').map(s => s.trim()).filter(s => s);
   const events = await page.$$eval('#events li', lis => lis.map(li => li.textContent));
   const clusterRows = await page.$$eval('#cluster tr', trs => trs.map(tr => tr.textContent));
+  const rejections = await page.$$eval('#rejections tr', trs => trs.map(tr => tr.textContent));
+  const updated = await page.textContent('#updated');
   await page.screenshot({ path: shot, fullPage: true });
-  console.log(JSON.stringify({ maxSpill, finalSpill, mastersSeen, events, clusterRows, samples }));
+  await page.reload();
+  await page.waitForTimeout(2500);
+  const eventsAfterReload = await page.$$eval('#events li', lis => lis.map(li => li.textContent));
+  console.log(JSON.stringify({ maxSpill, maxSpillPct, finalSpill, mastersSeen, events, eventsAfterReload,
+    clusterRows, rejections, updated, samples }));
   await browser.close();
 })().catch(e => { console.error(e); process.exit(1); });
