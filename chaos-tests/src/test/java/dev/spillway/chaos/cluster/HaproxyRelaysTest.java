@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Three relay processes behind HAProxy, producers on all three protocols going through HAProxy:
  * SIGKILL one relay under load (producers reconnect; nothing acknowledged is lost), then drain
- * another by the runbook (HAProxy drain, then SIGTERM: no producer sees an error).
+ * another by the runbook (SIGTERM alone: its agent tells HAProxy to drain; no producer sees an error).
  */
 class HaproxyRelaysTest {
 

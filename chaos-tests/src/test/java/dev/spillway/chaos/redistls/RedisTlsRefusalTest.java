@@ -123,6 +123,39 @@ class RedisTlsRefusalTest {
         }
     }
 
+    @Test
+    void aRedisUserThatMayNotRunTheWriteScriptOnItsKeysStopsTheRelayAtStart() throws Exception {
+        // every command, but only the producers' keys: the script's mark and dead-letter keys are refused
+        group.currentMaster().orElseThrow().cli("ACL", "SETUSER", "narrow", "on", ">narrow-pass", "~orders:*", "+@all");
+        Map<String, Object> redis = settings(security, "narrow-redis");
+        redis.put("username", "narrow");
+        redis.remove("passwordFile");
+        redis.put("password", "narrow-pass");
+        String out = refused("narrow-redis", redis);
+        assertThat(out).contains("the relay's Redis user may not do what every write does: EVAL")
+                .contains("spillway:hw:preflight spillway:dead-letter").contains("NOPERM")
+                .contains("on the keys 'spillway:hw:*' and 'spillway:dead-letter'")
+                .doesNotContain("narrow-pass");
+    }
+
+    @Test
+    void aSentinelUserWithoutChannelsStopsTheRelayAtStart() throws Exception {
+        // every command but no channel: PSUBSCRIBE * is refused, and the relay would never hear an event
+        for (var sentinel : group.sentinelNodes()) {
+            sentinel.cli("ACL", "SETUSER", "narrow-watch", "on", ">watch-pass", "+@all", "resetchannels");
+        }
+        Map<String, Object> redis = settings(security, "narrow-sentinel");
+        redis.put("sentinelUsername", "narrow-watch");
+        redis.remove("sentinelPasswordFile");
+        redis.put("sentinelPassword", "watch-pass");
+        String out = refused("narrow-sentinel", redis);
+        for (String sentinel : group.sentinelAddresses()) {
+            assertThat(out).contains("Sentinel " + sentinel + ": the relay's Sentinel user may not do what the relay "
+                    + "does: PSUBSCRIBE *: NOPERM");
+        }
+        assertThat(out).contains("'+sentinel +ping +psubscribe &*'").doesNotContain("watch-pass");
+    }
+
     /** Runs a relay against the shared group; it must exit 1 with no listener ever open. */
     private static String refused(String name, Map<String, Object> redis) throws Exception {
         return refused(name, group, redis);

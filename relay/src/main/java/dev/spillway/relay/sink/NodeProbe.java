@@ -29,9 +29,9 @@ import javax.net.ssl.SSLException;
 
 /**
  * One exchange with one Redis node or Sentinel, as the relay's own connections make it: TCP,
- * TLS when configured, {@code AUTH} when a password is set, one command; then close. Tells
- * the ways it can go apart — unreachable, TLS refused, authentication refused, an answer — so
- * that {@link Preflight} can tell a wrong setting from an outage.
+ * TLS when configured, {@code AUTH} when a password is set, one or more commands; then close.
+ * Tells the ways it can go apart — unreachable, TLS refused, authentication refused, a command
+ * not permitted, an answer — so that {@link Preflight} can tell a wrong setting from an outage.
  *
  * <p>Stateless; thread-safe.
  */
@@ -45,8 +45,10 @@ final class NodeProbe {
         CLOSED,
         /** The TLS handshake failed (either side refused the other's certificate, or no TLS there). */
         TLS_FAILED,
-        /** {@code AUTH} was refused, or the command answered NOAUTH, NOPERM or WRONGPASS. */
+        /** {@code AUTH} was refused, or a command answered NOAUTH or WRONGPASS. */
         AUTH_REFUSED,
+        /** A command answered NOPERM: the relay's ACL user may not run it, or not on its keys or channels. */
+        NOT_PERMITTED,
         /** The command's reply (which may be another error). */
         ANSWERED
     }
@@ -70,6 +72,16 @@ final class NodeProbe {
      */
     static CompletableFuture<Result> exchange(EventLoopGroup group, SinkConfig config, String host, int port,
             String user, String password, Duration timeout, String... command) {
+        return exchange(group, config, host, port, user, password, timeout, List.<String[]>of(command));
+    }
+
+    /**
+     * As above with several commands, pipelined in order: the first error ends the exchange (its
+     * detail names the command: {@code PSUBSCRIBE *: NOPERM ...}); without one, the answer is the
+     * first command's reply. A subscribing command ({@code PSUBSCRIBE}) can only come last.
+     */
+    static CompletableFuture<Result> exchange(EventLoopGroup group, SinkConfig config, String host, int port,
+            String user, String password, Duration timeout, List<String[]> commands) {
         CompletableFuture<Result> result = new CompletableFuture<>();
         new Bootstrap().group(group).channel(Transport.get().socketChannel())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
@@ -89,7 +101,7 @@ final class NodeProbe {
                         }
                         ch.pipeline().addLast(new RedisDecoder(), new RedisBulkStringAggregator(),
                                 new RedisArrayAggregator(), new RedisEncoder(),
-                                new Exchange(result, auth(user, password), command(command)));
+                                new Exchange(result, auth(user, password), commands));
                     }
                 })
                 .connect(host, port)
@@ -114,6 +126,17 @@ final class NodeProbe {
         return msg == null || msg.isBlank() ? root.getClass().getSimpleName() : msg;
     }
 
+    /** A command as a log line shows it: a long argument (a script) cut short. */
+    private static String[] shown(String[] command) {
+        String[] out = command.clone();
+        for (int i = 0; i < out.length; i++) {
+            if (out[i].length() > 40) {
+                out[i] = "<" + out[i].length() + " bytes>";
+            }
+        }
+        return out;
+    }
+
     private static boolean isTls(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
             if (c instanceof SSLException) {
@@ -124,21 +147,29 @@ final class NodeProbe {
     }
 
     private static boolean isAuthError(String error) {
-        return error.startsWith("WRONGPASS") || error.startsWith("NOAUTH") || error.startsWith("NOPERM")
+        return error.startsWith("WRONGPASS") || error.startsWith("NOAUTH")
                 || error.startsWith("ERR AUTH") || error.contains("invalid password");
+    }
+
+    /** What a command's error says about the relay's settings. */
+    private static Outcome classify(String error) {
+        return error.startsWith("NOPERM") ? Outcome.NOT_PERMITTED
+                : isAuthError(error) ? Outcome.AUTH_REFUSED : Outcome.ANSWERED;
     }
 
     /** Sends AUTH (if any) and the command on activation; reads their replies in order. */
     private static final class Exchange extends SimpleChannelInboundHandler<RedisMessage> {
         private final CompletableFuture<Result> result;
         private final ArrayRedisMessage auth;
-        private final ArrayRedisMessage command;
+        private final List<String[]> commands;
         private boolean authPending;
+        private int answered; // replies read so far, AUTH's aside
+        private List<String> firstReply;
 
-        Exchange(CompletableFuture<Result> result, ArrayRedisMessage auth, ArrayRedisMessage command) {
+        Exchange(CompletableFuture<Result> result, ArrayRedisMessage auth, List<String[]> commands) {
             this.result = result;
             this.auth = auth;
-            this.command = command;
+            this.commands = commands;
         }
 
         @Override
@@ -147,7 +178,10 @@ final class NodeProbe {
                 authPending = true;
                 ctx.write(auth); // with TLS, held by the SslHandler until the handshake is done
             }
-            ctx.writeAndFlush(command);
+            for (String[] c : commands) {
+                ctx.write(command(c));
+            }
+            ctx.flush();
         }
 
         @Override
@@ -161,18 +195,26 @@ final class NodeProbe {
                 }
                 return;
             }
+            String[] asked = commands.get(answered++);
             if (error != null) {
-                result.complete(Result.failed(isAuthError(error) ? Outcome.AUTH_REFUSED : Outcome.ANSWERED, error));
-            } else {
+                String what = commands.size() == 1 ? error : String.join(" ", shown(asked)) + ": " + error;
+                result.complete(Result.failed(classify(error), what));
+                ctx.close();
+                return;
+            }
+            if (firstReply == null) {
                 List<String> reply = new ArrayList<>();
                 if (msg instanceof ArrayRedisMessage arr && !arr.isNull()) {
                     arr.children().forEach(c -> reply.add(text(c)));
                 } else if (text(msg) != null) {
                     reply.add(text(msg));
                 }
-                result.complete(new Result(Outcome.ANSWERED, null, reply));
+                firstReply = reply;
             }
-            ctx.close();
+            if (answered == commands.size()) {
+                result.complete(new Result(Outcome.ANSWERED, null, firstReply));
+                ctx.close();
+            }
         }
 
         @Override

@@ -51,7 +51,7 @@ public final class Preflight {
             int colon = sentinel.lastIndexOf(':');
             asked.put(sentinel, NodeProbe.exchange(group, config, sentinel.substring(0, colon),
                     Integer.parseInt(sentinel.substring(colon + 1)), config.sentinelUsername(),
-                    config.sentinelPassword(), timeout, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", config.masterName()));
+                    config.sentinelPassword(), timeout, sentinelCommands(config)));
         }
         List<String> problems = new ArrayList<>();
         String master = null;
@@ -66,11 +66,15 @@ public final class Preflight {
                 case AUTH_REFUSED -> problems.add(node + ": authentication refused: " + r.detail()
                         + " (check sink.redis.sentinelUsername and sink.redis.sentinelPassword or "
                         + "sentinelPasswordFile)");
+                case NOT_PERMITTED -> problems.add(node + ": the relay's Sentinel user may not do what the relay "
+                        + "does: " + r.detail() + " (it needs SENTINEL, PING and PSUBSCRIBE with every channel: "
+                        + "'+sentinel +ping +psubscribe &*' for sink.redis.sentinelUsername)");
                 case ANSWERED -> {
                     answered++;
                     if (r.detail() != null) {
-                        problems.add(node + ": answered " + r.detail() + " to SENTINEL GET-MASTER-ADDR-BY-NAME "
-                                + "(is it a Sentinel? check sink.redis.sentinels)");
+                        problems.add(node + ": answered " + r.detail()
+                                + " (is it a Sentinel of '" + config.masterName()
+                                + "'? check sink.redis.sentinels and masterName)");
                     } else if (r.reply().size() == 2 && master == null) {
                         master = r.reply().get(0) + ":" + r.reply().get(1);
                         namedBy = e.getKey();
@@ -88,18 +92,59 @@ public final class Preflight {
             int colon = master.lastIndexOf(':');
             String host = master.substring(0, colon);
             Result r = NodeProbe.exchange(group, config, host, Integer.parseInt(master.substring(colon + 1)),
-                    config.username(), config.password(), timeout, "PING").join();
+                    config.username(), config.password(), timeout, masterCommands(config)).join();
             switch (r.outcome()) {
                 case TLS_FAILED -> problems.add(tlsProblem(node, host, r, config));
                 case AUTH_REFUSED -> problems.add(node + ": authentication refused: " + r.detail()
                         + " (check sink.redis.username and sink.redis.password or passwordFile)");
+                case NOT_PERMITTED -> problems.add(node + ": the relay's Redis user may not do what every write "
+                        + "does: " + r.detail() + " (it needs EVAL, WAIT, PING, INFO, TIME, GET, SET, TYPE, RPUSH "
+                        + "and LPUSH, on the keys '" + config.dedupeKeyPrefix() + "*' and '" + config.deadLetterKey()
+                        + "' as well as the producers' lists: check the ACL of sink.redis.username)");
                 case UNREACHABLE, CLOSED -> unreachable(node, r, config);
-                case ANSWERED -> LOG.info("Preflight: {} of {} Sentinel(s) and the master {} accept {} and the "
+                case ANSWERED -> {
+                    if (r.detail() != null) {
+                        // READONLY, LOADING, OOM...: the node's state, not the relay's settings
+                        LOG.warn("Preflight: {} answered {}; starting anyway: messages go to the spill log until "
+                                + "it takes writes", node, r.detail());
+                    }
+                }
+            }
+            if (problems.isEmpty() && r.outcome() == Outcome.ANSWERED && r.detail() == null) {
+                LOG.info("Preflight: {} of {} Sentinel(s) and the master {} accept {} and the "
                         + "relay's credentials", answered, asked.size(), master,
                         config.tls() == null ? "plain TCP" : "TLS");
             }
         }
         return problems.isEmpty() ? Optional.empty() : Optional.of(String.join("\n", problems));
+    }
+
+    /**
+     * What the relay's own connections send a Sentinel: the watcher's polls, its heartbeat, and
+     * its subscription to every event (last: it turns the connection to pub/sub).
+     */
+    static List<String[]> sentinelCommands(SinkConfig config) {
+        return List.of(new String[] {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", config.masterName()},
+                new String[] {"SENTINEL", "MASTER", config.masterName()},
+                new String[] {"SENTINEL", "REPLICAS", config.masterName()},
+                new String[] {"PING"},
+                new String[] {"PSUBSCRIBE", "*"});
+    }
+
+    /**
+     * What every write sends the master, run as the relay's user: the write script itself with
+     * no messages (it reads and sets a mark under {@code sink.dedupeKeyPrefix} that expires in a
+     * second, counts the replicas by {@code INFO}, and declares the dead-letter list), {@code INFO}
+     * (the run-id fence), {@code TIME} (dead-letter entries), and {@code WAIT}. An ACL user that
+     * may not run one of them, or not on those keys, would otherwise make every batch fail after
+     * the relay had acknowledged it into its spill log.
+     */
+    static List<String[]> masterCommands(SinkConfig config) {
+        return List.of(new String[] {"EVAL", RedisSink.SCRIPT, "2", config.dedupeKeyPrefix() + "preflight",
+                        config.deadLetterKey(), "1", "", "d", "preflight", "1", "0"},
+                new String[] {"INFO", "server"},
+                new String[] {"TIME"},
+                new String[] {"WAIT", "0", "0"});
     }
 
     private static void unreachable(String node, Result r, SinkConfig config) {

@@ -22,6 +22,8 @@ final class SentinelEventsHandler extends SentinelLink.Handler {
     // logs under the watcher's name: operators filter the Sentinel view by one logger
     private static final Logger LOG = LoggerFactory.getLogger(SentinelWatcher.class);
 
+    private boolean subscribed; // PSUBSCRIBE * confirmed on this connection
+
     SentinelEventsHandler(SentinelLink link) {
         super(link);
     }
@@ -44,10 +46,22 @@ final class SentinelEventsHandler extends SentinelLink.Handler {
         if (msg instanceof ErrorRedisMessage err) {
             if (authPending) {
                 LOG.warn("Sentinel {} refused AUTH: {}", link.address, err.content());
-            } else {
-                LOG.warn("Sentinel {} answered: {}", link.address, err.content());
+                authPending = false;
+                return;
             }
-            authPending = false;
+            if (!subscribed) {
+                // PSUBSCRIBE refused (an ACL user without channels): this connection would never hear an
+                // event or a PONG, so the Sentinel could never count; closed, and retried like a lost one
+                if (!link.warnedSubscribe) {
+                    link.warnedSubscribe = true;
+                    LOG.warn("Sentinel {} refused PSUBSCRIBE *: {} — the relay's Sentinel user needs every channel "
+                            + "(&*); until then this Sentinel does not count towards the write gate", link.address,
+                            err.content());
+                }
+                ctx.close();
+                return;
+            }
+            LOG.warn("Sentinel {} answered: {}", link.address, err.content());
             return;
         }
         if (authPending) {
@@ -59,7 +73,10 @@ final class SentinelEventsHandler extends SentinelLink.Handler {
         }
         List<RedisMessage> parts = arr.children();
         String kind = text(parts.get(0));
-        if ("pong".equalsIgnoreCase(kind)) {
+        if ("psubscribe".equalsIgnoreCase(kind)) {
+            subscribed = true;
+            link.warnedSubscribe = false;
+        } else if ("pong".equalsIgnoreCase(kind)) {
             link.listener.pong(link);
         } else if ("pmessage".equals(kind) && parts.size() == 4) {
             String channel = text(parts.get(2));

@@ -72,6 +72,7 @@ final class SentinelLink {
     boolean answeredEvents;
     boolean answeredView;
     SentinelView view; // the last complete poll
+    boolean warnedSubscribe; // a refused PSUBSCRIBE was logged, until one succeeds
     final ArrayDeque<Long> pollsSent = new ArrayDeque<>();
 
     /**
