@@ -11,9 +11,11 @@ import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +47,11 @@ public final class ServeCommand implements Callable<Integer> {
             System.err.println("spillway relay: invalid configuration: " + e.getMessage());
             return 2;
         }
+        Optional<String> stranded = strandedSpill(cfg, Path.of("").toAbsolutePath());
+        if (stranded.isPresent()) {
+            System.err.println("spillway relay: cannot start: " + stranded.get());
+            return 1;
+        }
         // before any listener opens: a refused certificate or password is a setting to fix, and a
         // relay that started would acknowledge messages it can never deliver
         Optional<String> refused = Preflight.problems(cfg.sink());
@@ -72,6 +79,28 @@ public final class ServeCommand implements Callable<Integer> {
         LOG.info("Signal received; draining");
         server.drain();
         return 0;
+    }
+
+    /**
+     * A spill log in {@code ./spill} — where relays kept it before {@code spill.dir} defaulted to
+     * {@value RelayConfig#DEFAULT_SPILL_DIR} — while this relay would open the default: its
+     * messages were acknowledged and only a relay started on that directory replays them.
+     */
+    static Optional<String> strandedSpill(RelayConfig cfg, Path workingDirectory) {
+        Path old = workingDirectory.resolve("spill");
+        Path dir = cfg.spill().directory().toAbsolutePath();
+        if (!dir.equals(Path.of(RelayConfig.DEFAULT_SPILL_DIR)) || dir.equals(old) || !Files.isDirectory(old)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> files = Files.list(old)) {
+            long segments = files.filter(f -> f.getFileName().toString().endsWith(".seg")).count();
+            return segments == 0 ? Optional.empty() : Optional.of(old + " holds a spill log (" + segments
+                    + " segment file(s)) and spill.dir is the default, " + dir + ": its messages were acknowledged"
+                    + " and wait to be replayed. Set spill.dir: " + old + " (or move its files there while no relay"
+                    + " runs); once it has drained, the directory can go");
+        } catch (IOException e) {
+            return Optional.empty();
+        }
     }
 
     private static String reason(IOException e) {
