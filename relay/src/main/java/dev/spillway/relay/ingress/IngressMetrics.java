@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One listener's metrics: {@code ingress.<protocol>.messages} (acknowledged), the ack latency
- * (from a request's arrival to its durable ack; 30-second sliding window) and
+ * (from a request's arrival to its durable ack; {@link BucketTimer#latency()}) and
  * {@code ingress.<protocol>.rejected.<reason>}, and {@code ingress.<protocol>.auth-failures} (a
  * wrong password or token). Thread-safe.
  */

@@ -1,7 +1,7 @@
 package dev.spillway.relay.metrics;
 
 import com.codahale.metrics.Reservoir;
-import com.codahale.metrics.SlidingTimeWindowArrayReservoir;
+import com.codahale.metrics.LockFreeExponentiallyDecayingReservoir;
 import com.codahale.metrics.Timer;
 import java.time.Duration;
 import java.util.Arrays;
@@ -44,9 +44,13 @@ public final class BucketTimer extends Timer {
         }
     }
 
-    /** Latency buckets, and a reservoir of the last 30 seconds for the Dropwizard quantiles. */
+    /**
+     * Latency buckets, and for the Dropwizard quantiles (JSON, JMX, Graphite, the dashboard) a
+     * reservoir of at most 1,028 samples weighted to the last five minutes: bounded whatever the
+     * rate — a reservoir of every sample of a time window holds millions at full load.
+     */
     public static BucketTimer latency() {
-        return new BucketTimer(new SlidingTimeWindowArrayReservoir(30, TimeUnit.SECONDS), LATENCY_BOUNDS);
+        return new BucketTimer(LockFreeExponentiallyDecayingReservoir.builder().build(), LATENCY_BOUNDS);
     }
 
     @Override
