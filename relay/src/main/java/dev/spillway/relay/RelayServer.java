@@ -195,8 +195,12 @@ public final class RelayServer implements Closeable {
         long start = System.nanoTime();
         long deadline = start + config.drainTimeout().toNanos();
         draining = true;
-        RelayEvents.info("drain", "Draining relay '" + config.name()
-                + "': /health answers 503, new connections are refused", "relay", config.name());
+        RelayEvents.info("drain", "Draining relay '" + config.name() + "': its agent says drain and /health "
+                + "answers 503; new connections are refused in " + config.drainNotice().toMillis() + " ms",
+                "relay", config.name());
+        // HAProxy hears "drain" at its next agent check and stops sending new connections; only then
+        // do the listeners close, so no connection is refused (or reset in the accept queue) meanwhile
+        sleepUntil(Math.min(System.nanoTime() + config.drainNotice().toNanos(), deadline));
         ingress.stopAccepting();
         // Connections stop reading, get every answer they are owed (acks keep flowing from the
         // router meanwhile) and close; then the router writes or spills whatever is queued.
@@ -228,6 +232,18 @@ public final class RelayServer implements Closeable {
                 + (unanswered == 0 ? "" : "; " + unanswered + " messages were still awaiting their ack at the deadline"
                         + " (written or spilled by the router's close; their producers saw the connection close)"),
                 "relay", config.name(), "millis", ms, "unanswered", unanswered);
+    }
+
+    private static void sleepUntil(long nanoTime) {
+        long left;
+        while ((left = nanoTime - System.nanoTime()) > 0) {
+            try {
+                TimeUnit.NANOSECONDS.sleep(left);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     @Override

@@ -24,6 +24,7 @@ final class RelayFixture {
         env.put("SPILLWAY_SINK_REDIS_TIMEOUT", "500ms");
         env.put("SPILLWAY_SINK_ACK_WAIT_TIMEOUT", "300ms");
         env.put("SPILLWAY_SPILL_DIR", spillDir.toString());
+        env.put("SPILLWAY_SHUTDOWN_DRAIN_NOTICE", "0s"); // no HAProxy in front: nobody to give notice to
         env.putAll(overrides);
         return ConfigLoader.load(null, env);
     }

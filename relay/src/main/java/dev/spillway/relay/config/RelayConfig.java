@@ -21,13 +21,16 @@ import java.util.Objects;
  * @param agent HAProxy's agent-check listener ({@link dev.spillway.relay.admin.AgentHandler})
  * @param security ingress users, the line listener's user, the admin token, the TLS certificate
  * @param drainTimeout longest an orderly shutdown (SIGTERM) waits for in-flight messages
+ * @param drainNotice how long a draining relay keeps taking new connections while its agent
+ *     already says {@code drain}, so that HAProxy has stopped sending them before it stops
+ *     accepting; part of {@code drainTimeout}
  * @param graphite Graphite reporter settings, or null for none
  * @param ioThreads event-loop threads shared by producers' connections and the Redis client;
  *     0 (the default) means one per two processors, at least one
  */
 public record RelayConfig(String name, ListenerConfig resp, ListenerConfig line, String lineKey, ListenerConfig http,
         ListenerConfig admin, List<String> adminPeers, ListenerConfig agent, Limits limits, SecurityConfig security, SinkConfig sink, SpillLogConfig spill,
-        Duration drainTimeout, GraphiteConfig graphite, int ioThreads) {
+        Duration drainTimeout, Duration drainNotice, GraphiteConfig graphite, int ioThreads) {
 
     public static final String DEFAULT_NAME = "relay";
     public static final ListenerConfig DEFAULT_RESP = new ListenerConfig(true, "127.0.0.1", 6390);
@@ -44,6 +47,8 @@ public record RelayConfig(String name, ListenerConfig resp, ListenerConfig line,
      */
     public static final String DEFAULT_SPILL_DIR = "/var/lib/spillway/spill";
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(10);
+    /** Two of HAProxy's agent checks (agent-inter 500ms in haproxy/haproxy.cfg.template). */
+    public static final Duration DEFAULT_DRAIN_NOTICE = Duration.ofSeconds(1);
 
     public RelayConfig {
         Objects.requireNonNull(resp, "resp");
@@ -86,6 +91,10 @@ public record RelayConfig(String name, ListenerConfig resp, ListenerConfig line,
         }
         if (drainTimeout == null || drainTimeout.isNegative()) {
             throw new ConfigException("shutdown.drainTimeout: " + drainTimeout + " (expected: >= 0)");
+        }
+        if (drainNotice == null || drainNotice.isNegative() || drainNotice.compareTo(drainTimeout) > 0) {
+            throw new ConfigException("shutdown.drainNotice: " + drainNotice + " (expected: >= 0 and at most "
+                    + "shutdown.drainTimeout, " + drainTimeout + ")");
         }
         if (limits.maxValueBytes() + 64 > spill.maxRecordBytes()) {
             throw new ConfigException("limits.maxValueBytes: " + limits.maxValueBytes()

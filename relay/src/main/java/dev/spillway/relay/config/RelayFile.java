@@ -71,7 +71,7 @@ record RelayFile(String name, Integer ioThreads, Listeners listeners, LimitsFile
     record SpillFile(String dir, Units.DataSize maxBytes, Units.DataSize segmentBytes, Units.DataSize maxRecordBytes,
             Duration flushMaxWait, Units.DataSize flushBytes, Units.DataSize reserveBytes) {}
 
-    record Shutdown(Duration drainTimeout) {}
+    record Shutdown(Duration drainTimeout, Duration drainNotice) {}
 
     record MetricsFile(Graphite graphite) {}
 
@@ -100,6 +100,8 @@ record RelayFile(String name, Integer ioThreads, Listeners listeners, LimitsFile
                 SecuritySettings.toConfig(security, line.user(), lineListener.enabled(), lineKey), toSink(), toSpill(),
                 shutdown == null ? RelayConfig.DEFAULT_DRAIN_TIMEOUT
                         : or(shutdown.drainTimeout(), RelayConfig.DEFAULT_DRAIN_TIMEOUT),
+                shutdown == null ? RelayConfig.DEFAULT_DRAIN_NOTICE
+                        : or(shutdown.drainNotice(), RelayConfig.DEFAULT_DRAIN_NOTICE),
                 graphite, or(ioThreads, 0));
     }
 
