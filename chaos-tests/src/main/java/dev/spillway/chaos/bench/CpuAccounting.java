@@ -104,7 +104,7 @@ public final class CpuAccounting {
      * marked so; one that is gone is charged nothing, and marked so.
      *
      * @param generator what drove the load, charged as the row's load generator
-     * @param generatorName its name in the row (redis-benchmark, this JVM)
+     * @param generatorName its name in the row (redis-benchmark, bench JVM)
      */
     public CpuUse stop(Sample start, long messages, LoadGenerator generator, String generatorName) {
         ProcStat selfAfter = ProcStat.read(SELF).orElseThrow();
