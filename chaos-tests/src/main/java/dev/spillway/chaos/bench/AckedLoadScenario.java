@@ -18,7 +18,8 @@ import org.redisson.config.SentinelServersConfig;
 /**
  * A steady offered load, every acknowledgement checked, through HAProxy to the relays and, for
  * comparison, to the master directly (Redisson through the Sentinels, and Jedis): the acked rate
- * and the ack latency's p50, p99 and p999.
+ * and the ack latency's p50, p99 and p999, and the CPU time per acknowledged message (this JVM
+ * being the load generator).
  */
 public final class AckedLoadScenario {
 
@@ -29,13 +30,16 @@ public final class AckedLoadScenario {
     private final int offered;
     private final boolean halfThePeak;
     private final int seconds;
+    private final CpuAccounting cpu;
 
     /**
      * @param relaysPort HAProxy's RESP port in front of the relays
      * @param offered msg/s in all; {@code halfThePeak} says it was chosen as half the measured peak
      */
-    public AckedLoadScenario(SentinelGroup group, int relaysPort, int offered, boolean halfThePeak, int seconds) {
+    public AckedLoadScenario(SentinelGroup group, int relaysPort, int offered, boolean halfThePeak, int seconds,
+            CpuAccounting cpu) {
         this.group = group;
+        this.cpu = cpu;
         this.relaysPort = relaysPort;
         this.offered = offered;
         this.halfThePeak = halfThePeak;
@@ -66,14 +70,21 @@ public final class AckedLoadScenario {
         Producer create(int id, int rate, LatencyRecorder latency);
     }
 
-    private static BenchRow row(String test, String target, double[] r) {
-        System.out.printf("  %s  %-36s acked %8.0f msg/s  p50 %.2f  p99 %.2f  p999 %.2f ms%n", test, target, r[0], r[1],
-                r[2], r[3]);
-        return BenchRow.of(test, target, r[0], r[1], r[2], r[3], "");
+    /** What one target's run measured. */
+    private record Measured(double perSecond, double p50, double p99, double p999, CpuUse cpu) {}
+
+    private static BenchRow row(String test, String target, Measured r) {
+        System.out.printf("  %s  %-36s acked %8.0f msg/s  p50 %.2f  p99 %.2f  p999 %.2f ms  CPU %.1f µs/msg%n", test,
+                target, r.perSecond(), r.p50(), r.p99(), r.p999(), r.cpu().totalMicrosPerMessage());
+        return new BenchRow(test, target, r.perSecond(), r.p50(), r.p99(), r.p999(), "", BenchRow.Role.NONE, r.cpu());
     }
 
-    /** {@code [acked/s, p50, p99, p999 ms]} of the producers at {@code offered} in all, one message in flight each. */
-    private double[] ackedLoad(ProducerFactory producer) throws InterruptedException {
+    /**
+     * The producers at {@code offered} in all, one message in flight each: acked/s, p50, p99 and
+     * p999 ms, and the CPU time from their start until the last has stopped.
+     */
+    private Measured ackedLoad(ProducerFactory producer) throws InterruptedException {
+        CpuAccounting.Sample before = cpu.start();
         LatencyRecorder latency = new LatencyRecorder();
         List<Producer> producers = new ArrayList<>();
         List<Thread> threads = new ArrayList<>();
@@ -93,8 +104,9 @@ public final class AckedLoadScenario {
         }
         double secs = (System.nanoTime() - start) / 1e9;
         long acked = producers.stream().mapToLong(p -> p.acked().size()).sum();
+        CpuUse use = cpu.stop(before, acked, CpuAccounting.LoadGenerator.THIS_JVM, "bench JVM");
         double[] q = latency.percentiles(Producer.Phase.STEADY);
-        return new double[] {acked / secs, q[0], q[1], q[2]};
+        return new Measured(acked / secs, q[0], q[1], q[2], use);
     }
 
     /** A Sentinel-aware Redisson client, as an application writing to Redis directly would use. */

@@ -15,8 +15,8 @@ import java.util.regex.Pattern;
 
 /**
  * {@code redis-benchmark -t rpush -d 100} against each target, unpipelined and with {@code -P 32},
- * in alternating rounds (the best of each target kept), after a warm-up of every target: a
- * freshly started relay is still being compiled by the JIT.
+ * in alternating rounds (the best of each target kept, with the CPU time of that same run),
+ * after a warm-up of every target: a freshly started relay is still being compiled by the JIT.
  */
 public final class RedisBenchmarkScenario {
 
@@ -28,6 +28,9 @@ public final class RedisBenchmarkScenario {
 
     private record Mode(String args, String label) {}
 
+    /** One run: requests per second, p50 ms, and the CPU time it cost. */
+    private record Run(double perSecond, double p50, CpuUse cpu) {}
+
     private static final List<Mode> MODES = List.of(new Mode("-c 50", UNPIPELINED),
             new Mode("-c 50 -P 32", "50 clients, -P 32"));
 
@@ -35,13 +38,17 @@ public final class RedisBenchmarkScenario {
     private final List<Target> targets;
     private final int requests;
     private final int rounds;
+    private final CpuAccounting cpu;
 
     /**
      * @param group whose master's {@code mylist} (redis-benchmark's key) is emptied after each run
      * @param requests per unpipelined run; pipelined runs make five times as many
+     * @param cpu accounts each measured run, redis-benchmark as the load generator
      */
-    public RedisBenchmarkScenario(SentinelGroup group, List<Target> targets, int requests, int rounds) {
+    public RedisBenchmarkScenario(SentinelGroup group, List<Target> targets, int requests, int rounds,
+            CpuAccounting cpu) {
         this.group = group;
+        this.cpu = cpu;
         this.targets = List.copyOf(targets);
         this.requests = requests;
         this.rounds = rounds;
@@ -54,19 +61,22 @@ public final class RedisBenchmarkScenario {
         emptyList();
         List<BenchRow> rows = new ArrayList<>();
         for (Mode mode : MODES) {
-            Map<Target, double[]> best = new LinkedHashMap<>();
+            Map<Target, Run> best = new LinkedHashMap<>();
             for (int round = 0; round < rounds; round++) {
                 for (Target t : targets) {
                     int n = mode.args().contains("-P") ? requests * 5 : requests;
+                    CpuAccounting.Sample before = cpu.start();
                     double[] r = redisBenchmark(t.port(), mode.args(), n);
-                    best.merge(t, r, (a, b) -> a[0] >= b[0] ? a : b);
+                    Run run = new Run(r[0], r[1], cpu.stop(before, n, CpuAccounting.LoadGenerator.CHILD,
+                            "redis-benchmark"));
+                    best.merge(t, run, (a, b) -> a.perSecond() >= b.perSecond() ? a : b);
                     emptyList();
-                    System.out.printf("  redis-benchmark %-18s %-30s %10.0f req/s  p50 %.3f ms%n", mode.label(),
-                            t.name(), r[0], r[1]);
+                    System.out.printf("  redis-benchmark %-18s %-30s %10.0f req/s  p50 %.3f ms  CPU %.1f µs/msg%n",
+                            mode.label(), t.name(), r[0], r[1], run.cpu().totalMicrosPerMessage());
                 }
             }
             best.forEach((t, r) -> rows.add(new BenchRow("redis-benchmark rpush -d 100, " + mode.label(), t.name(),
-                    r[0], r[1], Double.NaN, Double.NaN, "", t.role())));
+                    r.perSecond(), r.p50(), Double.NaN, Double.NaN, "", t.role(), r.cpu())));
         }
         return rows;
     }
@@ -81,14 +91,17 @@ public final class RedisBenchmarkScenario {
         group.awaitHealthy(Duration.ofSeconds(10)).cli("DEL", "mylist");
     }
 
-    /** {@code [requests/s, p50 ms]} of one redis-benchmark run. */
+    /** {@code [requests/s, p50 ms]} of one redis-benchmark run, waited for (and so reaped) before it returns. */
     private static double[] redisBenchmark(int port, String mode, int n) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("redis-benchmark", "-h", "127.0.0.1", "-p", String.valueOf(port),
                 "-t", "rpush", "-d", "100", "-n", String.valueOf(n), "-q"));
         cmd.addAll(List.of(mode.split(" ")));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor(600, TimeUnit.SECONDS);
+        if (!p.waitFor(600, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IOException("redis-benchmark did not finish in 600 s: " + cmd);
+        }
         Matcher m = RPS.matcher(out);
         double[] r = null;
         while (m.find()) {

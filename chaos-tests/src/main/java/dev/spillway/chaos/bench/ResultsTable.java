@@ -15,6 +15,7 @@ import java.util.Map;
 public final class ResultsTable {
 
     private static final String FORMAT = "%-62s %-32s %12s %9s %9s %9s  %s%n";
+    private static final String CPU_FORMAT = "%-62s %-32s %7s %13s %20s %8s %20s %9s %7s%n";
 
     private final List<BenchRow> rows = new ArrayList<>();
 
@@ -61,6 +62,29 @@ public final class ResultsTable {
             System.out.printf(FORMAT, r.test(), r.target(),
                     Double.isNaN(r.perSecond()) ? "" : String.format("%.0f", r.perSecond()), fmt(r.p50()),
                     fmt(r.p99()), fmt(r.p999()), note);
+        }
+        printCpu();
+    }
+
+    /**
+     * The second table: µs of CPU per acknowledged message of each process in each row that
+     * acknowledged messages; several processes of a role (replicas, relays, Sentinels) are shown
+     * each, joined by "+", and a {@code *} marks a process restarted or gone during the interval.
+     */
+    private void printCpu() {
+        System.out.println();
+        System.out.println("CPU per acknowledged message, µs (utime + stime from /proc/<pid>/stat around each row's "
+                + "measured interval; * = restarted or gone during it, only what was measured)");
+        System.out.printf(CPU_FORMAT, "test", "target", "master", "replicas", "relays", "HAProxy", "Sentinels",
+                "load gen", "total");
+        for (BenchRow r : rows) {
+            CpuUse c = r.cpu();
+            if (c == null) {
+                continue;
+            }
+            System.out.printf(CPU_FORMAT, r.test(), r.target(), c.column("master"), c.column("replica"),
+                    c.column("relay"), c.column("haproxy"), c.column("sentinel"), c.column("load generator"),
+                    String.format("%.1f", c.totalMicrosPerMessage()));
         }
     }
 

@@ -2,6 +2,7 @@ package dev.spillway.chaos.cli;
 
 import dev.spillway.chaos.bench.AckedLoadScenario;
 import dev.spillway.chaos.bench.BenchRow;
+import dev.spillway.chaos.bench.CpuAccounting;
 import dev.spillway.chaos.bench.FailoverScenario;
 import dev.spillway.chaos.bench.RedisBenchmarkScenario;
 import dev.spillway.chaos.bench.ResultsTable;
@@ -22,7 +23,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code bench}: the relay against direct Redis on the local cluster, side by side in one run.
  * Numbers on a shared machine are noisy, so every comparison is made in the same run, targets
- * alternate, and the table reports ratios.
+ * alternate, and the table reports ratios. Every row that acknowledges messages also carries the
+ * CPU time per message of every process involved ({@link CpuAccounting}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmark the relay against direct Redis in one run; print a table with ratios and write JSON.")
@@ -71,16 +73,17 @@ public final class BenchCommand implements Callable<Integer> {
                 new RedisBenchmarkScenario.Target("HAProxy passthrough -> master", s.passthroughPort(),
                         BenchRow.Role.PASSTHROUGH));
 
+        CpuAccounting cpu = CpuAccounting.of(cluster.group(), cluster.relays(), cluster.haproxy());
         RssSampler rss = new RssSampler(cluster.relays());
         rss.start();
-        List<BenchRow> benchmark = new RedisBenchmarkScenario(cluster.group(), targets, requests, rounds).run();
+        List<BenchRow> benchmark = new RedisBenchmarkScenario(cluster.group(), targets, requests, rounds, cpu).run();
         table.addAll(benchmark);
         int offered = rate > 0 ? rate
                 : (int) Math.max(100, RedisBenchmarkScenario.peakThroughRelays(benchmark).orElse(4000) / 2);
-        table.addAll(new AckedLoadScenario(cluster.group(), s.respPort(), offered, rate <= 0, seconds).run());
+        table.addAll(new AckedLoadScenario(cluster.group(), s.respPort(), offered, rate <= 0, seconds, cpu).run());
         table.addAll(rss.stop());
         if (!skipFailover) {
-            table.addAll(new FailoverScenario(cluster, failoverRate).run());
+            table.addAll(new FailoverScenario(cluster, failoverRate, cpu).run());
         }
         table.addAll(new SpillScenario(backlog).run());
 

@@ -48,12 +48,7 @@ public final class ProcessNode extends Node {
 
     /** The state letter of {@code /proc/<pid>/stat} (R, S, T, Z, ...), or "" when unreadable. */
     private static String procState(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            return stat.substring(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-        } catch (IOException | RuntimeException e) {
-            return "";
-        }
+        return ProcStat.read(pid).map(s -> String.valueOf(s.state())).orElse("");
     }
 
     /** True while the process is stopped (SIGSTOP), as the kernel reports it. */

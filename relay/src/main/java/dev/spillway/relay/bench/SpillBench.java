@@ -39,9 +39,9 @@ public final class SpillBench {
     /** What to measure. {@code dir} null: a temporary directory. */
     public record Options(Path dir, int[] appenders, int seconds, int valueBytes, long backlog) {}
 
-    /** One row of results. */
+    /** One row of results; {@code acked} is how many appends were acknowledged in all. */
     public record Result(int appenders, double ackedPerSecond, double fsyncsPerSecond, double fsyncMillis,
-            double messagesPerFsync, double replayPerSecond) {}
+            double messagesPerFsync, double replayPerSecond, long acked) {}
 
     /**
      * The backlog run: {@code messages} appended (acked) and replayed; the heap in use after a
@@ -118,7 +118,7 @@ public final class SpillBench {
             double secs = elapsedNanos / 1e9;
             double replayRate = replay(log);
             Result result = new Result(threads, acked.sum() / secs, fsyncs / secs,
-                    fsync.getSnapshot().getMean() / 1e6, fsyncs == 0 ? 0.0 : (double) acked.sum() / fsyncs, replayRate);
+                    fsync.getSnapshot().getMean() / 1e6, fsyncs == 0 ? 0.0 : (double) acked.sum() / fsyncs, replayRate, acked.sum());
             out.printf("%-10d %14.0f %12.0f %12.3f %14.1f %14.0f%n", threads, acked.sum() / secs,
                     fsyncs / secs, fsync.getSnapshot().getMean() / 1e6, fsyncs == 0 ? 0.0 : (double) acked.sum() / fsyncs, replayRate);
             return result;
