@@ -99,6 +99,15 @@ class UsersOnIngressTest {
     }
 
     @Test
+    void helloWithABadOptionAuthenticatesNobody() {
+        EmbeddedChannel ch = resp(users);
+        write(ch, cmd("HELLO", "2", "AUTH", "ops", "ops-pass", "BOGUS") + cmd("RPUSH", "anything", "v"));
+        intake.ackAll();
+        assertThat(output(ch)).startsWith("-ERR Syntax error in HELLO option 'BOGUS'\r\n-NOAUTH");
+        assertThat(intake.submissions).isEmpty();
+    }
+
+    @Test
     void theLegacyPasswordIsTheDefaultUserWithEveryKey() {
         EmbeddedChannel ch = resp(ChannelSupport.password("pw"));
         write(ch, cmd("AUTH", "default", "pw") + cmd("RPUSH", "any:key", "v"));

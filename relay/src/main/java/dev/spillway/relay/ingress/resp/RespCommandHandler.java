@@ -194,19 +194,28 @@ public final class RespCommandHandler extends ReplyingHandler<Object> {
             }
             i = 2;
         }
+        // every option is read before any takes effect, as Redis does: a syntax error changes nothing
+        List<byte[]> authArgs = null;
+        String name = null;
         for (; i < args.size(); i++) {
             String opt = text(args.get(i)).toUpperCase(Locale.ROOT);
             if (opt.equals("AUTH") && i + 2 < args.size()) {
-                RedisMessage r = auth(List.of("AUTH".getBytes(StandardCharsets.UTF_8), args.get(i + 1), args.get(i + 2)));
-                if (r instanceof ErrorRedisMessage) {
-                    return r;
-                }
+                authArgs = List.of("AUTH".getBytes(StandardCharsets.UTF_8), args.get(i + 1), args.get(i + 2));
                 i += 2;
             } else if (opt.equals("SETNAME") && i + 1 < args.size()) {
-                clientName = text(args.get(++i));
+                name = text(args.get(++i));
             } else {
                 return error("ERR Syntax error in HELLO option '" + printable(args.get(i)) + "'");
             }
+        }
+        if (authArgs != null) {
+            RedisMessage r = auth(authArgs);
+            if (r instanceof ErrorRedisMessage) {
+                return r;
+            }
+        }
+        if (name != null) {
+            clientName = name;
         }
         if (user == null) {
             return error("NOAUTH HELLO must be called with the client already authenticated, "
