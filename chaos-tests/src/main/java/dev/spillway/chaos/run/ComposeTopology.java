@@ -276,19 +276,6 @@ public final class ComposeTopology implements Topology {
         return null;
     }
 
-    @Override
-    public String awaitFailoverFrom(String old, Duration timeout) throws IOException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            String m = currentMaster();
-            if (m != null && !m.equals(old)) {
-                return m;
-            }
-            Fault.sleep(100);
-        }
-        throw new IOException("no failover away from " + old + " within " + timeout);
-    }
-
     /** Waits until the Sentinels name a master that says it is one and has a replica online. */
     @Override
     public String awaitHealthy(Duration timeout) throws IOException {

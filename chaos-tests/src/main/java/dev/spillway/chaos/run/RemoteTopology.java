@@ -96,19 +96,6 @@ public final class RemoteTopology implements Topology {
     }
 
     @Override
-    public String awaitFailoverFrom(String old, Duration timeout) throws IOException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            String m = currentMaster();
-            if (m != null && !m.equals(old)) {
-                return m;
-            }
-            Fault.sleep(100);
-        }
-        throw new IOException("no failover away from " + old + " within " + timeout);
-    }
-
-    @Override
     public String awaitHealthy(Duration timeout) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {

@@ -35,7 +35,17 @@ public interface Topology extends Closeable {
     String currentMaster();
 
     /** Waits until the Sentinels agree on a master other than {@code old}; returns it. */
-    String awaitFailoverFrom(String old, Duration timeout) throws IOException;
+    default String awaitFailoverFrom(String old, Duration timeout) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            String m = currentMaster();
+            if (m != null && !m.equals(old)) {
+                return m;
+            }
+            Fault.sleep(100);
+        }
+        throw new IOException("no failover away from " + old + " within " + timeout);
+    }
 
     /** Waits until the group can take acknowledged writes (agreed master with a replica online). */
     String awaitHealthy(Duration timeout) throws IOException;
