@@ -3,17 +3,13 @@ package dev.spillway.chaos.run;
 import dev.spillway.chaos.topology.Checkout;
 import dev.spillway.chaos.topology.ContainerRunner;
 import dev.spillway.chaos.topology.Ports;
-import dev.spillway.chaos.topology.RelayImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
@@ -31,19 +27,17 @@ import redis.clients.jedis.Jedis;
  */
 public final class ComposeTopology implements Topology {
 
-    private static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(3);
     private static final List<String> REDIS = List.of("redis-1", "redis-2", "redis-3");
     private static final List<String> SENTINELS = List.of("sentinel-1", "sentinel-2", "sentinel-3");
     private static final List<String> RELAYS = List.of("relay-1", "relay-2", "relay-3");
 
-    private final Path composeFile;
+    private final ComposeCli cli;
     private final String project;
     private final Map<String, String> env;
     private final Consumer<String> log;
-    private final Map<String, String> containers = new ConcurrentHashMap<>();
 
     private ComposeTopology(Path composeFile, String project, Map<String, String> env, Consumer<String> log) {
-        this.composeFile = composeFile;
+        this.cli = new ComposeCli(composeFile, project, env);
         this.project = project;
         this.env = env;
         this.log = log;
@@ -108,7 +102,7 @@ public final class ComposeTopology implements Topology {
         long deadline = System.nanoTime() + timeout.toNanos();
         for (String relay : RELAYS) {
             while (true) {
-                String health = docker("inspect", "-f", "{{.State.Health.Status}}", containerId(relay)).strip();
+                String health = cli.docker("inspect", "-f", "{{.State.Health.Status}}", containerId(relay)).strip();
                 if (health.equals("healthy")) {
                     break;
                 }
@@ -146,57 +140,14 @@ public final class ComposeTopology implements Topology {
         }
     }
 
-    /**
-     * The container id of {@code service} (one container per service here). Remembered: a
-     * container keeps its id across {@code docker kill} and {@code start}, and docker-compose
-     * takes most of a second to start.
-     */
+    /** The container id of {@code service}: {@link ComposeCli#containerId}. */
     public String containerId(String service) throws IOException {
-        String known = containers.get(service);
-        if (known != null) {
-            return known;
-        }
-        String id = compose("ps", "-q", service).strip();
-        if (id.isEmpty()) {
-            throw new IOException("compose project " + project + " has no container for " + service);
-        }
-        containers.put(service, id);
-        return id;
+        return cli.containerId(service);
     }
 
+    /** {@code docker-compose -p <project> -f <file> args...}; its output. */
     public String compose(String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of("docker-compose", "-p", project, "-f", composeFile.toString()));
-        command.addAll(List.of(args));
-        return run(command);
-    }
-
-    private String docker(String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of("docker"));
-        command.addAll(List.of(args));
-        return run(command);
-    }
-
-    private String run(List<String> command) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        byte[] out;
-        try {
-            out = p.getInputStream().readAllBytes();
-            if (!p.waitFor(COMMAND_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException(String.join(" ", command) + " did not finish within " + COMMAND_TIMEOUT);
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted: " + String.join(" ", command), e);
-        }
-        String text = new String(out, StandardCharsets.UTF_8);
-        if (p.exitValue() != 0) {
-            throw new IOException(String.join(" ", command) + " failed (exit " + p.exitValue() + "): " + text.strip());
-        }
-        return text;
+        return cli.compose(args);
     }
 
     private static void unchecked(String what, IoAction action) {
@@ -303,17 +254,17 @@ public final class ComposeTopology implements Topology {
 
     @Override
     public void kill(String node) {
-        unchecked("docker kill " + node, () -> docker("kill", containerId(node)));
+        unchecked("docker kill " + node, () -> cli.docker("kill", containerId(node)));
     }
 
     @Override
     public void freeze(String node) {
-        unchecked("docker pause " + node, () -> docker("pause", containerId(node)));
+        unchecked("docker pause " + node, () -> cli.docker("pause", containerId(node)));
     }
 
     @Override
     public void resume(String node) {
-        unchecked("docker unpause " + node, () -> docker("unpause", containerId(node)));
+        unchecked("docker unpause " + node, () -> cli.docker("unpause", containerId(node)));
     }
 
     @Override
@@ -331,7 +282,7 @@ public final class ComposeTopology implements Topology {
 
     @Override
     public void shutdown(String node) {
-        unchecked("docker stop " + node, () -> docker("stop", "-t", "30", containerId(node)));
+        unchecked("docker stop " + node, () -> cli.docker("stop", "-t", "30", containerId(node)));
     }
 
     @Override
@@ -344,7 +295,7 @@ public final class ComposeTopology implements Topology {
     @Override
     public boolean isAlive(String node) {
         try {
-            return docker("inspect", "-f", "{{.State.Running}}", containerId(node)).strip().equals("true");
+            return cli.docker("inspect", "-f", "{{.State.Running}}", containerId(node)).strip().equals("true");
         } catch (IOException e) {
             return false;
         }
