@@ -12,8 +12,7 @@ import java.util.Map;
 
 /**
  * A client of HAProxy's runtime API on its Unix socket ({@code stats socket ... level admin}):
- * the servers' states as HAProxy's health checks see them, and the drain runbook's
- * {@code set server ... state}.
+ * the servers' states as HAProxy's health and agent checks see them.
  *
  * <p>Thread-safe: a connection per command.
  */
@@ -70,10 +69,31 @@ public final class HaproxyRuntime {
         return view;
     }
 
-    /** Sets {@code relay}'s state ({@code drain}, {@code ready}, ...) in every relay backend. */
-    public void setRelayState(String relay, String state) throws IOException {
-        for (String backend : RELAY_BACKENDS) {
-            command("set server " + backend + "/" + relay + " state " + state);
+    /** Waits until HAProxy sees each of {@code relays} UP in every relay backend (the socket may not exist yet). */
+    public void awaitUp(List<String> relays, java.time.Duration timeout) throws IOException {
+        long start = System.nanoTime();
+        while (true) {
+            Map<String, String> view;
+            try {
+                view = relayView();
+            } catch (IOException notYet) {
+                if (Timing.elapsedSince(start).compareTo(timeout) > 0) {
+                    throw new IOException("HAProxy's runtime socket " + socket + " does not answer after " + timeout
+                            + ": " + notYet.getMessage(), notYet);
+                }
+                Timing.sleepMillis(100);
+                continue;
+            }
+            Map<String, String> seen = view;
+            boolean allUp = !seen.isEmpty() && relays.stream().allMatch(r -> seen.entrySet().stream()
+                    .filter(e -> e.getKey().endsWith("/" + r)).allMatch(e -> e.getValue().startsWith("UP")));
+            if (allUp) {
+                return;
+            }
+            if (Timing.elapsedSince(start).compareTo(timeout) > 0) {
+                throw new IOException("HAProxy does not see all relays UP after " + timeout + ": " + seen);
+            }
+            Timing.sleepMillis(100);
         }
     }
 

@@ -292,30 +292,7 @@ public final class LocalCluster implements Closeable {
 
     /** Waits until HAProxy sees every live relay UP (its runtime socket may not exist yet at first). */
     public void awaitRelaysUp(Duration timeout) throws IOException {
-        long start = System.nanoTime();
-        while (true) {
-            Map<String, String> view;
-            try {
-                view = haproxyRuntime().relayView();
-            } catch (IOException notYet) {
-                if (Timing.elapsedSince(start).compareTo(timeout) > 0) {
-                    throw new IOException("HAProxy's runtime socket " + state.runtimeSocket() + " does not answer after "
-                            + timeout + ": " + notYet.getMessage(), notYet);
-                }
-                Timing.sleepMillis(100);
-                continue;
-            }
-            boolean allUp = !view.isEmpty() && relays.stream().filter(Node::isAlive)
-                    .allMatch(r -> view.entrySet().stream().filter(e -> e.getKey().endsWith("/" + r.name()))
-                            .allMatch(e -> e.getValue().startsWith("UP")));
-            if (allUp) {
-                return;
-            }
-            if (Timing.elapsedSince(start).compareTo(timeout) > 0) {
-                throw new IOException("HAProxy does not see all relays UP after " + timeout + ": " + view);
-            }
-            Timing.sleepMillis(100);
-        }
+        haproxyRuntime().awaitUp(relays.stream().filter(Node::isAlive).map(Node::name).toList(), timeout);
     }
 
     /**
