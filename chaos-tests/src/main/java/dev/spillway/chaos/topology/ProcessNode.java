@@ -41,9 +41,16 @@ public final class ProcessNode extends Node {
         return h != null && running(h);
     }
 
-    /** Alive and not a zombie: an exited process whose parent has not reaped it yet no longer runs. */
+    /**
+     * Alive and not a zombie: an exited process whose parent has not reaped it yet no longer runs,
+     * and one whose {@code /proc} entry is gone (reaped between the two looks) does not either.
+     */
     private static boolean running(ProcessHandle h) {
-        return h.isAlive() && !procState(h.pid()).startsWith("Z");
+        if (!h.isAlive()) {
+            return false;
+        }
+        String state = procState(h.pid());
+        return !state.isEmpty() && !state.startsWith("Z") && !state.startsWith("X");
     }
 
     /** The state letter of {@code /proc/<pid>/stat} (R, S, T, Z, ...), or "" when unreadable. */

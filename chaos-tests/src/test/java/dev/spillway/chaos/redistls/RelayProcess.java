@@ -41,7 +41,8 @@ final class RelayProcess implements AutoCloseable {
         Map<String, Object> cfg = new LinkedHashMap<>();
         cfg.put("name", "tls-relay");
         cfg.put("listeners", Map.of("resp", Map.of("port", ports.get(0)), "line", Map.of("port", ports.get(1)),
-                "http", Map.of("port", ports.get(2)), "admin", Map.of("port", ports.get(3))));
+                "http", Map.of("port", ports.get(2)), "admin", Map.of("port", ports.get(3)),
+                "agent", Map.of("port", 0)));
         cfg.put("sink", Map.of("redis", redis));
         cfg.put("spill", Map.of("dir", dir.resolve("spill").toString()));
         Path yaml = dir.resolve("relay.yaml");

@@ -280,6 +280,11 @@ class IngressTlsTest {
                 assertThat(in.read()).as("then closed").isEqualTo(-1);
             }
             assertThat(first.rpush("tls:limited", "still")).isEqualTo(1);
+            // acknowledged: in Redis now, or in the spill log and replayed shortly (a slow WAIT spills)
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (list("tls:limited").size() < 2 && System.nanoTime() < deadline) {
+                TimeUnit.MILLISECONDS.sleep(100);
+            }
         } finally {
             limited.drain();
         }

@@ -20,6 +20,7 @@ final class RelayFixture {
         env.put("SPILLWAY_LISTENERS_LINE_PORT", "0");
         env.put("SPILLWAY_LISTENERS_HTTP_PORT", "0");
         env.put("SPILLWAY_LISTENERS_ADMIN_PORT", "0");
+        env.put("SPILLWAY_LISTENERS_AGENT_PORT", "0");
         env.put("SPILLWAY_SINK_REDIS_SENTINELS", String.join(",", group.sentinelAddresses()));
         env.put("SPILLWAY_SINK_REDIS_TIMEOUT", "500ms");
         env.put("SPILLWAY_SINK_ACK_WAIT_TIMEOUT", "300ms");

@@ -49,7 +49,7 @@ class RelayLifecycleTest {
             int admin = freePort();
             Path yaml = tmp.resolve("relay.yaml");
             Files.writeString(yaml, "name: lifecycle\nlisteners:\n  resp: {port: " + resp + "}\n  line: {port: 0}\n"
-                    + "  http: {port: 0}\n  admin: {port: " + admin + "}\nsink:\n  redis:\n    sentinels: ["
+                    + "  http: {port: 0}\n  admin: {port: " + admin + "}\n  agent: {port: 0}\nsink:\n  redis:\n    sentinels: ["
                     + String.join(", ", group.sentinelAddresses()) + "]\nspill:\n  dir: " + tmp.resolve("spill")
                     + "\nshutdown:\n  drainTimeout: 5s\n");
             Path jar = relayJar();
@@ -192,8 +192,9 @@ class RelayLifecycleTest {
         String out = new String(version.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
         assertThat(out).matches("spillway relay \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?");
         Path yaml = tmp.resolve("bad.yaml");
-        Files.writeString(yaml, "spill:\n  dir: " + tmp.resolve("version-spill") + "\nsink:\n  redis:\n    sentinels: [127.0.0.1:"
-                + freePort() + "]\n");
+        Files.writeString(yaml, "listeners:\n  resp: {port: 0}\n  line: {port: 0}\n  http: {port: 0}\n  admin: {port: 0}\n"
+                + "  agent: {port: 0}\nspill:\n  dir: " + tmp.resolve("version-spill") + "\nsink:\n  redis:\n"
+                + "    sentinels: [127.0.0.1:" + freePort() + "]\n");
         Process relay = new ProcessBuilder("java", "-jar", relayJar().toString(), "serve", "--config", yaml.toString())
                 .redirectErrorStream(true).start();
         try (BufferedReader in = new BufferedReader(new InputStreamReader(relay.getInputStream()))) {
@@ -211,7 +212,7 @@ class RelayLifecycleTest {
         Path yaml = tmp.resolve("json.yaml");
         int admin = freePort();
         Files.writeString(yaml, "name: jsonlog\nlisteners:\n  resp: {port: 0}\n  line: {port: 0}\n  http: {port: 0}\n"
-                + "  admin: {port: " + admin + "}\nspill:\n  dir: " + tmp.resolve("json-spill")
+                + "  admin: {port: " + admin + "}\n  agent: {port: 0}\nspill:\n  dir: " + tmp.resolve("json-spill")
                 + "\nsink:\n  redis:\n    sentinels: [127.0.0.1:" + freePort() + "]\n");
         ProcessBuilder pb = new ProcessBuilder("java", "-jar", relayJar().toString(), "serve", "--config",
                 yaml.toString(), "--log-format", "json").redirectErrorStream(true);
@@ -252,7 +253,7 @@ class RelayLifecycleTest {
         Path spill = tmp.resolve("shared-spill");
         Path yaml = tmp.resolve("second.yaml");
         Files.writeString(yaml, "name: second\nlisteners:\n  resp: {port: " + freePort() + "}\n  line: {port: 0}\n"
-                + "  http: {port: 0}\n  admin: {port: " + freePort() + "}\nsink:\n  redis:\n    sentinels: [127.0.0.1:"
+                + "  http: {port: 0}\n  admin: {port: " + freePort() + "}\n  agent: {port: 0}\nsink:\n  redis:\n    sentinels: [127.0.0.1:"
                 + freePort() + "]\nspill:\n  dir: " + spill + "\n");
         try (dev.spillway.relay.spill.SpillLog holder = dev.spillway.relay.spill.SpillLog.open(
                 dev.spillway.relay.spill.SpillLogConfig.builder(spill).build())) {
@@ -272,7 +273,7 @@ class RelayLifecycleTest {
         Path notADirectory = Files.writeString(tmp.resolve("a-file"), "");
         Path yaml = tmp.resolve("unwritable.yaml");
         Files.writeString(yaml, "listeners:\n  resp: {port: " + freePort() + "}\n  line: {port: 0}\n"
-                + "  http: {port: 0}\n  admin: {port: " + freePort() + "}\nsink:\n  redis:\n    sentinels: [127.0.0.1:"
+                + "  http: {port: 0}\n  admin: {port: " + freePort() + "}\n  agent: {port: 0}\nsink:\n  redis:\n    sentinels: [127.0.0.1:"
                 + freePort() + "]\nspill:\n  dir: " + notADirectory.resolve("spill") + "\n");
         Process relay = new ProcessBuilder("java", "-jar", relayJar().toString(), "serve", "--config", yaml.toString())
                 .redirectErrorStream(true).start();

@@ -48,7 +48,7 @@ class PrometheusViewTest {
         }
         Map<String, String> env = Map.of("SPILLWAY_NAME", "r7", "SPILLWAY_LISTENERS_RESP_PORT", "0",
                 "SPILLWAY_LISTENERS_LINE_PORT", "0", "SPILLWAY_LISTENERS_HTTP_PORT", "0",
-                "SPILLWAY_LISTENERS_ADMIN_PORT", "0", "SPILLWAY_SINK_REDIS_SENTINELS", "127.0.0.1:" + deadPort,
+                "SPILLWAY_LISTENERS_ADMIN_PORT", "0", "SPILLWAY_LISTENERS_AGENT_PORT", "0", "SPILLWAY_SINK_REDIS_SENTINELS", "127.0.0.1:" + deadPort,
                 "SPILLWAY_SPILL_DIR", dir.resolve("spill").toString());
         try (RelayServer server = RelayServer.start(ConfigLoader.load(null, env), new MetricRegistry())) {
             try (Socket s = new Socket("127.0.0.1", server.addresses().get("resp").getPort())) {
