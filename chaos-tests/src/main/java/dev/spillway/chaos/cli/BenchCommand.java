@@ -139,9 +139,9 @@ public final class BenchCommand implements Callable<Integer> {
                         BenchRow.Role.PASSTHROUGH),
                 new RedisBenchmarkScenario.Target("HAProxy -> relays", s.respPort(), BenchRow.Role.RELAYS));
         List<ScaleScenario.LineTarget> line = List.of(
-                new ScaleScenario.LineTarget("master (direct, RPUSH per line)", master,
+                new ScaleScenario.LineTarget("master (direct, RPUSH)", master,
                         ConnectionsLoad.Protocol.RESP_RPUSH, BenchRow.Role.DIRECT),
-                new ScaleScenario.LineTarget("HAProxy passthrough -> master (RPUSH)", s.passthroughPort(),
+                new ScaleScenario.LineTarget("passthrough -> master (RPUSH)", s.passthroughPort(),
                         ConnectionsLoad.Protocol.RESP_RPUSH, BenchRow.Role.PASSTHROUGH),
                 new ScaleScenario.LineTarget("HAProxy -> relays (line)", s.linePort(), ConnectionsLoad.Protocol.LINE,
                         BenchRow.Role.RELAYS));
