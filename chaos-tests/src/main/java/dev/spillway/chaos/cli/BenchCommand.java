@@ -52,7 +52,7 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Line producers of the scale rows, one connection each.")
     int connections;
 
-    @Option(names = "--lines", defaultValue = "50",
+    @Option(names = "--lines", defaultValue = "100",
             description = "Messages each line producer sends, one at a time, in each scale run.")
     int lines;
 
