@@ -160,17 +160,25 @@ public final class ConnectionsLoad {
             selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
             for (SelectionKey k : selector.selectedKeys()) {
                 Conn c = (Conn) k.attachment();
-                if (k.isValid() && k.isWritable()) {
-                    c.channel.write(c.out);
-                    if (!c.out.hasRemaining()) {
-                        k.interestOps(SelectionKey.OP_READ);
+                int n;
+                try {
+                    if (k.isValid() && k.isWritable()) {
+                        c.channel.write(c.out);
+                        if (!c.out.hasRemaining()) {
+                            k.interestOps(SelectionKey.OP_READ);
+                        }
+                    }
+                    if (!k.isValid() || !k.isReadable()) {
+                        continue;
+                    }
+                    in.clear();
+                    n = c.channel.read(in);
+                } catch (IOException e) {
+                    n = -1;
+                    if (firstError.isEmpty()) {
+                        firstError = "connection failed after " + c.sent + " messages: " + e.getMessage();
                     }
                 }
-                if (!k.isValid() || !k.isReadable()) {
-                    continue;
-                }
-                in.clear();
-                int n = c.channel.read(in);
                 if (n < 0) {
                     k.cancel();
                     open--;
@@ -180,7 +188,7 @@ public final class ConnectionsLoad {
                     continue;
                 }
                 in.flip();
-                while (in.hasRemaining()) {
+                while (in.hasRemaining() && !c.done) {
                     char b = (char) in.get();
                     if (b != '\n') {
                         c.reply.append(b);
@@ -200,7 +208,17 @@ public final class ConnectionsLoad {
                     c.reply.setLength(0);
                     if (c.sent < perConnection) {
                         c.out.rewind();
-                        send(c, now);
+                        try {
+                            send(c, now);
+                        } catch (IOException e) {
+                            k.cancel();
+                            open--;
+                            if (firstError.isEmpty()) {
+                                firstError = "connection failed after " + (c.sent - 1) + " messages: "
+                                        + e.getMessage();
+                            }
+                            break;
+                        }
                         if (c.out.hasRemaining()) {
                             k.interestOps(SelectionKey.OP_READ | SelectionKey.OP_WRITE);
                         }
