@@ -31,11 +31,12 @@ public final class RedisBenchmarkScenario {
     /** One run: requests per second, p50 ms, and the CPU time it cost. */
     private record Run(double perSecond, double p50, CpuUse cpu) {}
 
-    private static final List<Mode> MODES = List.of(new Mode("-c 50", UNPIPELINED),
-            new Mode("-c 50 -P 32", "50 clients, -P 32"));
+    /** The matrix of the default bench: 50 clients, unpipelined and {@code -P 32}. */
+    public static final List<String> DEFAULT_MODES = List.of("-c 50", "-c 50 -P 32");
 
     private final SentinelGroup group;
     private final List<Target> targets;
+    private final List<Mode> modes;
     private final int requests;
     private final int rounds;
     private final CpuAccounting cpu;
@@ -47,6 +48,16 @@ public final class RedisBenchmarkScenario {
      */
     public RedisBenchmarkScenario(SentinelGroup group, List<Target> targets, int requests, int rounds,
             CpuAccounting cpu) {
+        this(group, targets, requests, rounds, cpu, DEFAULT_MODES);
+    }
+
+    /**
+     * @param modes redis-benchmark's options of each test, {@code -c <clients>} and optionally
+     *     {@code -P <depth>}: "-c 200" is the test "200 clients", "-c 50 -P 32" "50 clients, -P 32"
+     */
+    public RedisBenchmarkScenario(SentinelGroup group, List<Target> targets, int requests, int rounds,
+            CpuAccounting cpu, List<String> modes) {
+        this.modes = modes.stream().map(m -> new Mode(m, label(m))).toList();
         this.group = group;
         this.cpu = cpu;
         this.targets = List.copyOf(targets);
@@ -60,7 +71,7 @@ public final class RedisBenchmarkScenario {
         }
         emptyList();
         List<BenchRow> rows = new ArrayList<>();
-        for (Mode mode : MODES) {
+        for (Mode mode : modes) {
             Map<Target, Run> best = new LinkedHashMap<>();
             for (int round = 0; round < rounds; round++) {
                 for (Target t : targets) {
@@ -79,6 +90,15 @@ public final class RedisBenchmarkScenario {
                     r.perSecond(), r.p50(), Double.NaN, Double.NaN, "", t.role(), r.cpu())));
         }
         return rows;
+    }
+
+    /** "-c 200 -P 32" is "200 clients, -P 32". */
+    static String label(String args) {
+        Matcher m = Pattern.compile("-c (\\d+)(?: -P (\\d+))?").matcher(args);
+        if (!m.matches()) {
+            throw new IllegalArgumentException("redis-benchmark options must be -c N [-P N]: " + args);
+        }
+        return m.group(1) + " clients" + (m.group(2) == null ? "" : ", -P " + m.group(2));
     }
 
     /** The highest unpipelined rate through the relays in {@code rows}, if measured. */

@@ -2,13 +2,16 @@ package dev.spillway.chaos.cli;
 
 import dev.spillway.chaos.bench.AckedLoadScenario;
 import dev.spillway.chaos.bench.BenchRow;
+import dev.spillway.chaos.bench.ConnectionsLoad;
 import dev.spillway.chaos.bench.CpuAccounting;
 import dev.spillway.chaos.bench.FailoverScenario;
 import dev.spillway.chaos.bench.RedisBenchmarkScenario;
 import dev.spillway.chaos.bench.ResultsTable;
 import dev.spillway.chaos.bench.RssSampler;
+import dev.spillway.chaos.bench.ScaleScenario;
 import dev.spillway.chaos.bench.SpillScenario;
 import dev.spillway.chaos.topology.LocalCluster;
+import dev.spillway.relay.config.RelayConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,6 +32,29 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmark the relay against direct Redis in one run; print a table with ratios and write JSON.")
 public final class BenchCommand implements Callable<Integer> {
+
+    /** What a run measures. */
+    enum Scenario {
+        /** Everything: the redis-benchmark matrix, the acked loads, RSS, scale, failover, spill log. */
+        all,
+        /** Many producers alone: 200 redis-benchmark clients and 1,000 line connections. */
+        scale
+    }
+
+    @Option(names = "--scenario", defaultValue = "all", description = "What to measure: ${COMPLETION-CANDIDATES} "
+            + "(scale: the 200-client and 1,000-connection rows alone; default: all).")
+    Scenario scenario;
+
+    @Option(names = "--clients", defaultValue = "200", description = "redis-benchmark clients of the scale rows.")
+    int clients;
+
+    @Option(names = "--connections", defaultValue = "1000",
+            description = "Line producers of the scale rows, one connection each.")
+    int connections;
+
+    @Option(names = "--lines", defaultValue = "100",
+            description = "Messages each line producer sends, one at a time, in each scale run.")
+    int lines;
 
     @Mixin
     BaseOption base;
@@ -74,6 +100,12 @@ public final class BenchCommand implements Callable<Integer> {
                         BenchRow.Role.PASSTHROUGH));
 
         CpuAccounting cpu = CpuAccounting.of(cluster.group(), cluster.relays(), cluster.haproxy());
+        if (scenario == Scenario.scale) {
+            table.addAll(scale(cluster, cpu).run());
+            table.print();
+            System.out.println("JSON: " + JsonFile.write(json, table.toJson()));
+            return 0;
+        }
         RssSampler rss = new RssSampler(cluster.relays());
         rss.start();
         List<BenchRow> benchmark = new RedisBenchmarkScenario(cluster.group(), targets, requests, rounds, cpu).run();
@@ -81,6 +113,7 @@ public final class BenchCommand implements Callable<Integer> {
         int offered = rate > 0 ? rate
                 : (int) Math.max(100, RedisBenchmarkScenario.peakThroughRelays(benchmark).orElse(4000) / 2);
         table.addAll(new AckedLoadScenario(cluster.group(), s.respPort(), offered, rate <= 0, seconds, cpu).run());
+        table.addAll(scale(cluster, cpu).run());
         table.addAll(rss.stop());
         if (!skipFailover) {
             table.addAll(new FailoverScenario(cluster, failoverRate, cpu).run());
@@ -90,6 +123,30 @@ public final class BenchCommand implements Callable<Integer> {
         table.print();
         System.out.println("JSON: " + JsonFile.write(json, table.toJson()));
         return 0;
+    }
+
+    /**
+     * Many producers, each test against the master written directly, the HAProxy passthrough and
+     * HAProxy -> relays. The line producers' direct and passthrough equivalent is one {@code RPUSH}
+     * per message to the relays' line list.
+     */
+    private ScaleScenario scale(LocalCluster cluster, CpuAccounting cpu) throws IOException {
+        var s = cluster.state();
+        int master = masterPort(cluster);
+        List<RedisBenchmarkScenario.Target> benchmark = List.of(
+                new RedisBenchmarkScenario.Target("master (direct)", master, BenchRow.Role.DIRECT),
+                new RedisBenchmarkScenario.Target("HAProxy passthrough -> master", s.passthroughPort(),
+                        BenchRow.Role.PASSTHROUGH),
+                new RedisBenchmarkScenario.Target("HAProxy -> relays", s.respPort(), BenchRow.Role.RELAYS));
+        List<ScaleScenario.LineTarget> line = List.of(
+                new ScaleScenario.LineTarget("master (direct, RPUSH)", master,
+                        ConnectionsLoad.Protocol.RESP_RPUSH, BenchRow.Role.DIRECT),
+                new ScaleScenario.LineTarget("passthrough -> master (RPUSH)", s.passthroughPort(),
+                        ConnectionsLoad.Protocol.RESP_RPUSH, BenchRow.Role.PASSTHROUGH),
+                new ScaleScenario.LineTarget("HAProxy -> relays (line)", s.linePort(), ConnectionsLoad.Protocol.LINE,
+                        BenchRow.Role.RELAYS));
+        return new ScaleScenario(cluster.group(), benchmark, line, RelayConfig.DEFAULT_LINE_KEY, clients, requests,
+                connections, lines, rounds, cpu);
     }
 
     /**

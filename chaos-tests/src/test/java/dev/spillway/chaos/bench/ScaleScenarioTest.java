@@ -1,0 +1,126 @@
+package dev.spillway.chaos.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.codahale.metrics.MetricRegistry;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.spillway.chaos.topology.SentinelGroup;
+import dev.spillway.relay.RelayServer;
+import dev.spillway.relay.config.ConfigLoader;
+import dev.spillway.relay.config.RelayConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A small scale run against a real Sentinel group and a relay: redis-benchmark with several
+ * clients, and many line producers through the relay against the same load as RPUSH straight to
+ * the master. Every row has its messages, CPU per process and ratio, in the table and the JSON;
+ * the scenario itself checks that the list held exactly what was acknowledged.
+ */
+class ScaleScenarioTest {
+
+    private static final int CLIENTS = 20;
+    private static final int REQUESTS = 5_000;
+    private static final int CONNECTIONS = 60;
+    private static final int LINES = 5;
+
+    @Test
+    void buildsTheManyClientAndManyConnectionRowsWithCpuAndRatios(@TempDir Path tmp) throws Exception {
+        try (SentinelGroup group = SentinelGroup.start(tmp.resolve("group"), SentinelGroup.Options.forTests());
+                RelayServer relay = startRelay(group, tmp.resolve("spill"))) {
+            int master = group.awaitHealthy(Duration.ofSeconds(30)).port();
+            int line = relay.addresses().get("line").getPort();
+            CpuAccounting cpu = CpuAccounting.of(group, List.of(), null);
+            ScaleScenario scenario = new ScaleScenario(group,
+                    List.of(new RedisBenchmarkScenario.Target("master (direct)", master, BenchRow.Role.DIRECT)),
+                    List.of(new ScaleScenario.LineTarget("master (direct, RPUSH per line)", master,
+                                    ConnectionsLoad.Protocol.RESP_RPUSH, BenchRow.Role.DIRECT),
+                            new ScaleScenario.LineTarget("relay (line)", line, ConnectionsLoad.Protocol.LINE,
+                                    BenchRow.Role.RELAYS)),
+                    RelayConfig.DEFAULT_LINE_KEY, CLIENTS, REQUESTS, CONNECTIONS, LINES, 1, cpu);
+            List<BenchRow> rows = scenario.run();
+
+            assertThat(rows).extracting(BenchRow::test).containsExactly(
+                    "redis-benchmark rpush -d 100, " + CLIENTS + " clients", scenario.lineTest(), scenario.lineTest());
+            assertThat(rows).extracting(BenchRow::target).containsExactly("master (direct)",
+                    "master (direct, RPUSH per line)", "relay (line)");
+            assertThat(rows.get(0).cpu().messages()).isEqualTo(REQUESTS);
+            assertThat(rows.get(0).cpu().processes().get(0).ticks()).as("the master's CPU").isPositive();
+            for (BenchRow row : rows.subList(1, 3)) {
+                assertThat(row.cpu().messages()).as(row.target()).isEqualTo((long) CONNECTIONS * LINES);
+                assertThat(row.note()).as(row.target()).isEmpty();
+                assertThat(row.p50()).as(row.target()).isPositive();
+                assertThat(row.p99()).as(row.target()).isGreaterThanOrEqualTo(row.p50());
+            }
+            for (BenchRow row : rows) {
+                assertThat(row.perSecond()).as(row.target()).isPositive();
+                assertThat(row.cpu().processes()).extracting(CpuUse.Process::role).containsExactly("master",
+                        "replica", "replica", "sentinel", "sentinel", "sentinel", "load generator");
+                assertThat(row.cpu().seconds()).as(row.target()).isPositive();
+            }
+            assertThat(group.awaitHealthy(Duration.ofSeconds(10)).cli("LLEN", RelayConfig.DEFAULT_LINE_KEY))
+                    .isEqualTo("0");
+
+            ResultsTable table = new ResultsTable();
+            table.addAll(rows);
+            String printed = printed(table);
+            assertThat(printed).containsPattern(scenario.lineTest() + " +relay \\(line\\) +\\d+ .*\\d\\.\\d\\dx direct");
+            JsonNode json = new ObjectMapper().readTree(new ObjectMapper().writeValueAsString(table.toJson()));
+            assertThat(json.get("rows")).hasSize(3);
+            assertThat(json.get("rows").get(2).get("cpu").get("messages").asLong()).isEqualTo((long) CONNECTIONS * LINES);
+        }
+    }
+
+    @Test
+    void aRefusedMessageIsCountedAndNamed(@TempDir Path tmp) throws Exception {
+        try (SentinelGroup group = SentinelGroup.start(tmp.resolve("group"), SentinelGroup.Options.forTests())) {
+            int master = group.awaitHealthy(Duration.ofSeconds(30)).port();
+            group.awaitHealthy(Duration.ofSeconds(10)).cli("SET", "bench:string", "x");
+            ConnectionsLoad.Result r = new ConnectionsLoad(master, ConnectionsLoad.Protocol.RESP_RPUSH, "bench:string",
+                    3, 2, Duration.ofSeconds(30)).run(() -> { });
+            assertThat(r.acked()).isZero();
+            assertThat(r.errors()).isEqualTo(6);
+            assertThat(r.unfinished()).isZero();
+            assertThat(r.firstError()).startsWith("-WRONGTYPE");
+        }
+    }
+
+    private static RelayServer startRelay(SentinelGroup group, Path spill) throws Exception {
+        RelayConfig config = ConfigLoader.load(null, Map.of(
+                "SPILLWAY_LISTENERS_RESP_PORT", "0",
+                "SPILLWAY_LISTENERS_LINE_PORT", "0",
+                "SPILLWAY_LISTENERS_HTTP_PORT", "0",
+                "SPILLWAY_LISTENERS_ADMIN_PORT", "0",
+                "SPILLWAY_SINK_REDIS_SENTINELS", String.join(",", group.sentinelAddresses()),
+                "SPILLWAY_SPILL_DIR", spill.toString(),
+                "SPILLWAY_SHUTDOWN_DRAIN_NOTICE", "0s"));
+        RelayServer server = RelayServer.start(config, new MetricRegistry());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!server.relay().redisConnected() && System.nanoTime() < deadline) {
+            TimeUnit.MILLISECONDS.sleep(20);
+        }
+        assertThat(server.relay().redisConnected()).as("the relay reaches the master").isTrue();
+        return server;
+    }
+
+    private static String printed(ResultsTable table) {
+        PrintStream was = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            table.print();
+        } finally {
+            System.setOut(was);
+        }
+        return buf.toString(StandardCharsets.UTF_8);
+    }
+}
