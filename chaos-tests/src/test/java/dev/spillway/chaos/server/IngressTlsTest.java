@@ -100,19 +100,13 @@ class IngressTlsTest {
     }
 
     private List<String> list(String key) throws Exception {
-        try (Jedis j = new Jedis("127.0.0.1", master().port(), 5_000)) {
-            return j.lrange(key, 0, -1);
-        }
+        return RelayFixture.list(group, key);
     }
 
     /** Runs {@code cmd}; its exit status and output (stdout and stderr). */
-    private static Result run(List<String> cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("%s finished", cmd).isTrue();
-        return new Result(p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+    private static Commands.Result run(List<String> cmd) throws Exception {
+        return Commands.run(cmd, 60);
     }
-
-    private record Result(int exit, String out) {}
 
     private List<String> redisCli(RelayServer relay, String... args) {
         List<String> cmd = new java.util.ArrayList<>(List.of("redis-cli", "--tls", "--cacert", certs.caCert.toString(),
@@ -130,7 +124,7 @@ class IngressTlsTest {
 
     @Test
     void redisCliPushesOverTls() throws Exception {
-        Result r = run(redisCli(tls, "RPUSH", "tls:cli", "a", "b"));
+        Commands.Result r = run(redisCli(tls, "RPUSH", "tls:cli", "a", "b"));
         assertThat(r.out().trim()).as(r.out()).isEqualTo("2");
         assertThat(run(redisCli(tls, "PING")).out().trim()).isEqualTo("PONG");
         assertThat(list("tls:cli")).containsExactly("a", "b");
@@ -187,7 +181,7 @@ class IngressTlsTest {
                   console.log('pushed 20');
                 })().catch(e => { console.error(e); process.exit(1); });
                 """);
-        Result r = run(List.of("node", script.toString(), String.valueOf(RelayFixture.port(tls, "resp")),
+        Commands.Result r = run(List.of("node", script.toString(), String.valueOf(RelayFixture.port(tls, "resp")),
                 certs.caCert.toString()));
         assertThat(r.out()).as(r.out()).contains("pushed 20");
         assertThat(list("tls:ioredis")).hasSize(20).startsWith("n0").endsWith("n19");
@@ -195,10 +189,10 @@ class IngressTlsTest {
 
     @Test
     void curlPostsOverHttpsAndReadsTheAdminEndpoints() throws Exception {
-        Result r = run(List.of("curl", "-sS", "--max-time", "20", "--cacert", certs.caCert.toString(), "--data-binary",
+        Commands.Result r = run(List.of("curl", "-sS", "--max-time", "20", "--cacert", certs.caCert.toString(), "--data-binary",
                 "{\"order\":1}", "https://127.0.0.1:" + RelayFixture.port(tls, "http") + "/v1/lists/tls:curl"));
         assertThat(r.out()).as(r.out()).isEqualTo("{\"accepted\":1}");
-        Result health = run(List.of("curl", "-sS", "--max-time", "20", "--cacert", certs.caCert.toString(),
+        Commands.Result health = run(List.of("curl", "-sS", "--max-time", "20", "--cacert", certs.caCert.toString(),
                 "https://localhost:" + RelayFixture.port(tls, "admin") + "/health/ready"));
         assertThat(health.out()).contains("\"status\":\"ok\"");
         assertThat(list("tls:curl")).containsExactly("{\"order\":1}");
@@ -224,7 +218,7 @@ class IngressTlsTest {
         long before = tlsMetrics.meter("ingress.resp.tls-handshake-failures").getCount();
         try (Jedis jedis = new Jedis(new HostAndPort("127.0.0.1", RelayFixture.port(tls, "resp")), jedisTls(false))) {
             assertThat(jedis.rpush("tls:steady", "before")).isEqualTo(1);
-            Result plain = run(List.of("redis-cli", "-p", String.valueOf(RelayFixture.port(tls, "resp")),
+            Commands.Result plain = run(List.of("redis-cli", "-p", String.valueOf(RelayFixture.port(tls, "resp")),
                     "RPUSH", "tls:plain", "x"));
             assertThat(plain.out()).doesNotContain("(integer)").isNotEqualTo("1\n");
             try (Socket garbage = new Socket("127.0.0.1", RelayFixture.port(tls, "resp"))) {
@@ -242,20 +236,20 @@ class IngressTlsTest {
 
     @Test
     void mutualTlsTakesAClientCertificateAndRefusesAClientWithout() throws Exception {
-        Result withCert = run(redisCli(mutual, "--cert", certs.clientCert.toString(), "--key",
+        Commands.Result withCert = run(redisCli(mutual, "--cert", certs.clientCert.toString(), "--key",
                 certs.clientKey.toString(), "RPUSH", "mtls:cli", "yes"));
         assertThat(withCert.out().trim()).as(withCert.out()).isEqualTo("1");
-        Result without = run(redisCli(mutual, "RPUSH", "mtls:cli", "no"));
+        Commands.Result without = run(redisCli(mutual, "RPUSH", "mtls:cli", "no"));
         assertThat(without.out().trim()).as(without.out()).isNotEqualTo("1");
         try (Jedis jedis = new Jedis(new HostAndPort("127.0.0.1", RelayFixture.port(mutual, "resp")),
                 jedisTls(true))) {
             assertThat(jedis.rpush("mtls:cli", "jedis")).isEqualTo(1);
         }
         String url = "https://127.0.0.1:" + RelayFixture.port(mutual, "http") + "/v1/lists/mtls:curl";
-        Result curlWithout = run(List.of("curl", "-sS", "--max-time", "20", "--cacert", certs.caCert.toString(),
+        Commands.Result curlWithout = run(List.of("curl", "-sS", "--max-time", "20", "--cacert", certs.caCert.toString(),
                 "--data-binary", "no", url));
         assertThat(curlWithout.exit()).as(curlWithout.out()).isNotZero();
-        Result curlWith = run(List.of("curl", "-sS", "--max-time", "20", "--cacert", certs.caCert.toString(),
+        Commands.Result curlWith = run(List.of("curl", "-sS", "--max-time", "20", "--cacert", certs.caCert.toString(),
                 "--cert", certs.clientCert.toString(), "--key", certs.clientKey.toString(), "--data-binary", "yes", url));
         assertThat(curlWith.out()).isEqualTo("{\"accepted\":1}");
         assertThat(list("mtls:cli")).containsExactly("yes", "jedis");

@@ -108,15 +108,11 @@ class IngressUsersTest {
     }
 
     private List<String> list(String key) throws Exception {
-        try (Jedis j = new Jedis("127.0.0.1", master().port(), 5_000)) {
-            return j.lrange(key, 0, -1);
-        }
+        return RelayFixture.list(group, key);
     }
 
     private static String run(List<String> cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("%s finished", cmd).isTrue();
-        return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        return Commands.run(cmd, 60).out();
     }
 
     private List<String> cli(String... args) {

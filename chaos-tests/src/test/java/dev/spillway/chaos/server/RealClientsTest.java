@@ -20,7 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -66,17 +65,11 @@ class RealClientsTest {
     }
 
     private List<String> list(String key) throws Exception {
-        try (Jedis j = new Jedis("127.0.0.1", master().port(), 5_000)) {
-            return j.lrange(key, 0, -1);
-        }
+        return RelayFixture.list(group, key);
     }
 
     private static String run(List<String> cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("%s finished", cmd).isTrue();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.exitValue()).as("%s exit status; output: %s", cmd, out).isZero();
-        return out;
+        return Commands.ok(cmd, 120);
     }
 
     @Test

@@ -40,6 +40,14 @@ final class RelayFixture {
         return server;
     }
 
+    /** The list {@code key} on the master the group names once it is healthy. */
+    static java.util.List<String> list(SentinelGroup group, String key) throws Exception {
+        try (redis.clients.jedis.Jedis j = new redis.clients.jedis.Jedis("127.0.0.1",
+                group.awaitHealthy(java.time.Duration.ofSeconds(10)).port(), 5_000)) {
+            return j.lrange(key, 0, -1);
+        }
+    }
+
     static int port(RelayServer server, String listener) {
         return server.addresses().get(listener).getPort();
     }
