@@ -139,6 +139,20 @@ class RedisTlsRefusalTest {
     }
 
     @Test
+    void aRedisUserThatMayRunTheScriptOnlyByItsTextStopsTheRelayAtStart() throws Exception {
+        // writes go by EVALSHA: a user allowed EVAL alone would fail every batch after its ack
+        group.currentMaster().orElseThrow().cli("ACL", "SETUSER", "textonly", "on", ">textonly-pass", "~*", "+@all",
+                "-evalsha");
+        Map<String, Object> redis = settings(security, "textonly-redis");
+        redis.put("username", "textonly");
+        redis.remove("passwordFile");
+        redis.put("password", "textonly-pass");
+        String out = refused("textonly-redis", redis);
+        assertThat(out).contains("the relay's Redis user may not do what every write does: EVALSHA")
+                .contains("NOPERM").contains("(it needs EVAL, EVALSHA, WAIT").doesNotContain("textonly-pass");
+    }
+
+    @Test
     void aSentinelUserWithoutChannelsStopsTheRelayAtStart() throws Exception {
         // every command but no channel: PSUBSCRIBE * is refused, and the relay would never hear an event
         for (var sentinel : group.sentinelNodes()) {

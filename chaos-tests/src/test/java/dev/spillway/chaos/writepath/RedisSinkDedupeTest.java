@@ -136,6 +136,34 @@ class RedisSinkDedupeTest {
         assertThat(((Number) entry.get("time")).longValue()).isGreaterThan(1_700_000_000_000L);
     }
 
+    /** The calls of one command in the master's INFO commandstats (0 if never called). */
+    private long calls(String command) throws Exception {
+        return cli("INFO", "commandstats").lines().filter(l -> l.startsWith("cmdstat_" + command + ":"))
+                .map(l -> Long.parseLong(l.replaceFirst("^[^:]*:calls=(\\d+),.*", "$1"))).findFirst().orElse(0L);
+    }
+
+    @Test
+    void theScriptGoesByItsDigestAndAgainAsTextWhenTheMasterLostIt() throws Exception {
+        // a master that never saw the script (a promoted replica: scripts replicate as their effects,
+        // or a restart, or SCRIPT FLUSH): EVALSHA ran nothing, the batch goes again as EVAL
+        cli("SCRIPT", "FLUSH");
+        long evals = calls("eval");
+        assertThat(sink.write(List.of(m(801, 0, Message.ListOp.RPUSH, "dd:i"), m(801, 1, Message.ListOp.RPUSH, "dd:i")),
+                false)).isEqualTo(new WriteResult(2, 0));
+        assertThat(calls("eval")).as("one EVAL with the text after the NOSCRIPT").isEqualTo(evals + 1);
+        long shas = calls("evalsha");
+        for (long s = 2; s < 12; s++) {
+            assertThat(sink.write(List.of(m(801, s, Message.ListOp.RPUSH, "dd:i")), false)).isEqualTo(new WriteResult(1, 0));
+        }
+        assertThat(calls("eval")).as("the text goes once; then the digest alone").isEqualTo(evals + 1);
+        assertThat(calls("evalsha")).isEqualTo(shas + 10);
+        List<String> expected = new ArrayList<>();
+        for (long s = 0; s < 12; s++) {
+            expected.add("dd:i:" + s);
+        }
+        assertThat(list("dd:i")).containsExactlyElementsOf(expected);
+    }
+
     @Test
     void aWriteLandsOnlyOnTheNodeWhoseRunIdTheGateNames() throws Exception {
         String info = cli("INFO", "server");

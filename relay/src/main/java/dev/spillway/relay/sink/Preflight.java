@@ -98,7 +98,7 @@ public final class Preflight {
                 case AUTH_REFUSED -> problems.add(node + ": authentication refused: " + r.detail()
                         + " (check sink.redis.username and sink.redis.password or passwordFile)");
                 case NOT_PERMITTED -> problems.add(node + ": the relay's Redis user may not do what every write "
-                        + "does: " + r.detail() + " (it needs EVAL, WAIT, PING, INFO, TIME, GET, SET, TYPE, RPUSH "
+                        + "does: " + r.detail() + " (it needs EVAL, EVALSHA, WAIT, PING, INFO, TIME, GET, SET, TYPE, RPUSH "
                         + "and LPUSH, on the keys '" + config.dedupeKeyPrefix() + "*' and '" + config.deadLetterKey()
                         + "' as well as the producers' lists: check the ACL of sink.redis.username)");
                 case UNREACHABLE, CLOSED -> unreachable(node, r, config);
@@ -133,7 +133,7 @@ public final class Preflight {
 
     /**
      * What every write sends the master, run as the relay's user: the write script itself with
-     * no messages (it reads and sets a mark under {@code sink.dedupeKeyPrefix} that expires in a
+     * no messages, by its text and by its digest (it reads and sets a mark under {@code sink.dedupeKeyPrefix} that expires in a
      * second, counts the replicas by {@code INFO}, and declares the dead-letter list), {@code INFO}
      * (the run-id fence), {@code TIME} (dead-letter entries), and {@code WAIT}. An ACL user that
      * may not run one of them, or not on those keys, would otherwise make every batch fail after
@@ -141,6 +141,8 @@ public final class Preflight {
      */
     static List<String[]> masterCommands(SinkConfig config) {
         return List.of(new String[] {"EVAL", RedisSink.SCRIPT, "2", config.dedupeKeyPrefix() + "preflight",
+                        config.deadLetterKey(), "1", "", "d", "preflight", "1", "0"},
+                new String[] {"EVALSHA", RedisSink.SCRIPT_SHA1, "2", config.dedupeKeyPrefix() + "preflight",
                         config.deadLetterKey(), "1", "", "d", "preflight", "1", "0"},
                 new String[] {"INFO", "server"},
                 new String[] {"TIME"},

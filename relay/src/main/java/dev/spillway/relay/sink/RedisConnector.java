@@ -97,9 +97,8 @@ public final class RedisConnector implements Closeable {
         }
         c.setReferenceEnabled(false); // values are bytes, never Redisson objects: skip the per-argument check
         c.setTcpKeepAlive(true);
-        // EVAL with the script's text, not EVALSHA: Redisson's batches do not fall back on NOSCRIPT,
-        // so a SCRIPT FLUSH (or a script cache emptied by a restart) would fail every write until
-        // a connection dropped. The text costs ~4 KiB a batch.
+        // Redisson's own script cache stays off: its batches do not fall back on NOSCRIPT. RedisSink
+        // sends EVALSHA itself and, on NOSCRIPT, the same batch again with the script's text.
         c.setUseScriptCache(false);
         SentinelServersConfig s = c.useSentinelServers()
                 .setMasterName(sink.masterName())

@@ -160,6 +160,9 @@ public final class RedisSink {
             return {applied, skipped, dead, online}
             """;
 
+    /** The script's SHA-1, as {@code EVALSHA} names it. */
+    static final String SCRIPT_SHA1 = sha1Hex(SCRIPT);
+
     private static final byte[] RPUSH = "RPUSH".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] LPUSH = "LPUSH".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] DIRECT = {'d'};
@@ -177,6 +180,7 @@ public final class RedisSink {
     private final Meter applied;
     private final Meter deduped;
     private final Meter refused;
+    private final Meter noScript;
     /** The master's online replicas as the last write's script counted them ({@code minReplicas: all}). */
     private volatile OnlineReplicas onlineSeen;
 
@@ -201,6 +205,7 @@ public final class RedisSink {
         this.applied = metrics.meter(MetricRegistry.name(RedisSink.class, "applied"));
         this.deduped = metrics.meter(MetricRegistry.name(RedisSink.class, "deduped"));
         this.refused = metrics.meter("spillway.redis.refused-messages");
+        this.noScript = metrics.meter(MetricRegistry.name(RedisSink.class, "script-reloads"));
     }
 
     /** The key holding the high-water mark of one relay incarnation. */
@@ -241,25 +246,35 @@ public final class RedisSink {
         int replicas = config.waitsForReplicas()
                 ? config.replicasToWaitFor(Math.max(gate == null ? 0 : gate.replicas(), onlineBefore)) : 0;
         byte[] runId = gate == null ? new byte[0] : gate.runId().getBytes(StandardCharsets.US_ASCII);
-        List<RFuture<List<Object>>> scripts = new ArrayList<>();
         List<Long> instances = new ArrayList<>();
-        RFuture<BatchResult<?>> sent;
-        try {
-            RBatch rb = redis.client().createBatch(replicas > 0 ? noWait.sync(replicas, config.waitTimeout()) : noWait);
-            int from = 0;
-            while (from < batch.size()) {
-                long instance = batch.get(from).instance();
-                int to = from;
-                while (to < batch.size() && batch.get(to).instance() == instance) {
-                    to++;
-                }
-                instances.add(instance);
-                scripts.add(rb.getScript(ByteArrayCodec.INSTANCE).evalAsync(RScript.Mode.READ_WRITE, SCRIPT,
-                        RScript.ReturnType.LIST, List.of(highWaterKey(instance), config.deadLetterKey()),
-                        scriptArgs(batch, from, to, runId, replay, all)));
-                from = to;
+        List<Object[]> args = new ArrayList<>();
+        int from = 0;
+        while (from < batch.size()) {
+            long instance = batch.get(from).instance();
+            int to = from;
+            while (to < batch.size() && batch.get(to).instance() == instance) {
+                to++;
             }
-            sent = rb.executeAsync();
+            instances.add(instance);
+            args.add(scriptArgs(batch, from, to, runId, replay, all));
+            from = to;
+        }
+        List<RFuture<List<Object>>> scripts = new ArrayList<>(args.size());
+        CompletionStage<BatchResult<?>> sent;
+        try {
+            sent = send(instances, args, replicas, scripts, false).handle((r, e) -> {
+                if (e == null) {
+                    return CompletableFuture.<BatchResult<?>>completedFuture(r);
+                }
+                if (!isNoScript(e)) {
+                    return CompletableFuture.<BatchResult<?>>failedFuture(e);
+                }
+                // the master does not have the script (a promoted replica, a restart, SCRIPT FLUSH):
+                // EVALSHA ran nothing, so the batch goes again with the script's text, which caches it
+                scripts.clear();
+                noScript.mark();
+                return send(instances, args, replicas, scripts, true);
+            }).thenCompose(s -> s);
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -300,6 +315,35 @@ public final class RedisSink {
         });
     }
 
+    /**
+     * One Redisson batch: the script once per incarnation ({@code EVALSHA}, or {@code EVAL} with
+     * its text when {@code text}), then {@code WAIT replicas} when {@code replicas > 0}; the
+     * scripts' futures are added to {@code scripts} in order.
+     */
+    private CompletionStage<BatchResult<?>> send(List<Long> instances, List<Object[]> args, int replicas,
+            List<RFuture<List<Object>>> scripts, boolean text) {
+        RBatch rb = redis.client().createBatch(replicas > 0 ? noWait.sync(replicas, config.waitTimeout()) : noWait);
+        for (int k = 0; k < args.size(); k++) {
+            List<Object> keys = List.of(highWaterKey(instances.get(k)), config.deadLetterKey());
+            var script = rb.getScript(ByteArrayCodec.INSTANCE);
+            scripts.add(text
+                    ? script.evalAsync(RScript.Mode.READ_WRITE, SCRIPT, RScript.ReturnType.LIST, keys, args.get(k))
+                    : script.evalShaAsync(RScript.Mode.READ_WRITE, SCRIPT_SHA1, RScript.ReturnType.LIST, keys,
+                            args.get(k)));
+        }
+        return rb.executeAsync();
+    }
+
+    /** True when Redis answered that it does not have the script ({@code EVALSHA}'s NOSCRIPT). */
+    static boolean isNoScript(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && t.getMessage().contains("NOSCRIPT")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The script's arguments for {@code batch[from, to)}, all of one incarnation; see {@link #SCRIPT}. */
     private Object[] scriptArgs(List<Message> batch, int from, int to, byte[] runId, boolean replay,
             boolean countOnline) {
@@ -331,6 +375,15 @@ public final class RedisSink {
         }
         args.set(5, ascii(runCount));
         return args.toArray();
+    }
+
+    private static String sha1Hex(String text) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-1")
+                    .digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-1 is a required JDK algorithm", e);
+        }
     }
 
     private static byte[] ascii(long v) {
