@@ -53,6 +53,8 @@ final class PrometheusCatalog {
             family(SINK + "RedisSink.applied", "spillway_redis_applied_messages", "Messages pushed onto Redis lists."),
             family(SINK + "RedisSink.deduped", "spillway_redis_deduped_messages",
                     "Messages skipped because Redis had already applied them (a replay after an unknown outcome)."),
+            family(SINK + "RedisSink.script-reloads", "spillway_redis_script_reloads",
+                    "Batches sent again with the write script's text because the master did not have it (NOSCRIPT)."),
             family("spillway.redis.refused-messages", "spillway_redis_refused_messages",
                     "Messages Redis refused inside a batch (WRONGTYPE and other per-message errors)."),
             family(SINK + "GuardedSink.retries", "spillway_redis_retries", "Retries after transient Redis errors."),

@@ -53,6 +53,7 @@ public final class ReplyQueue {
     private boolean unwritable;
     private boolean closing;
     private boolean closeWhenDone;
+    private boolean flushScheduled;
 
     public ReplyQueue(ChannelHandlerContext ctx, InFlight inFlight, IngressMetrics metrics) {
         this.ctx = ctx;
@@ -128,7 +129,7 @@ public final class ReplyQueue {
                     s.reply = toReply.apply(cause);
                 }
                 s.ready = true;
-                flushReady();
+                flushSoon();
                 checkResume();
             };
             if (ctx.executor().inEventLoop()) {
@@ -169,6 +170,21 @@ public final class ReplyQueue {
             if (s.reply != null) {
                 ReferenceCountUtil.release(s.reply);
             }
+        }
+    }
+
+    /**
+     * Writes the ready replies once the event loop has finished what it is doing. One batch's
+     * acks settle many requests of a pipelining connection one after another; their replies leave
+     * together, in one write, instead of one system call each.
+     */
+    private void flushSoon() {
+        if (!flushScheduled) {
+            flushScheduled = true;
+            ctx.executor().execute(() -> {
+                flushScheduled = false;
+                flushReady();
+            });
         }
     }
 

@@ -66,10 +66,32 @@ class RespListenerTest {
         write(ch, cmd("RPUSH", "q", "a") + cmd("RPUSH", "q", "b", "c") + cmd("RPUSH", "q", "d"));
         intake.submissions.get(2).ack().complete(null);
         intake.submissions.get(1).ack().complete(null);
+        ch.runPendingTasks();
         assertThat(ch.outboundMessages()).isEmpty();
         intake.submissions.get(0).ack().complete(null);
+        ch.runPendingTasks(); // the flush waits until the event loop is done settling
         assertThat(ch.outboundMessages()).as("three acks, one buffer").hasSize(1);
         assertThat(output(ch)).isEqualTo(":1\r\n:2\r\n:1\r\n");
+        assertThat(ch.finishAndReleaseAll()).isFalse();
+    }
+
+    @Test
+    void acksSettledInOrderByOneBatchLeaveInOneWrite() {
+        // a batch's completion settles a pipelining connection's requests one after another, in
+        // order: their replies must not each take a write (a system call) of their own
+        EmbeddedChannel ch = channel();
+        StringBuilder requests = new StringBuilder();
+        for (int i = 0; i < 40; i++) { // below the connection's in-flight bound (50 here)
+            requests.append(cmd("RPUSH", "q", "v" + i));
+        }
+        write(ch, requests.toString());
+        assertThat(intake.submissions).hasSize(40);
+        for (var submission : intake.submissions) {
+            submission.ack().complete(null);
+        }
+        ch.runPendingTasks();
+        assertThat(ch.outboundMessages()).as("40 acks, one buffer").hasSize(1);
+        assertThat(output(ch)).isEqualTo(":1\r\n".repeat(40));
         assertThat(ch.finishAndReleaseAll()).isFalse();
     }
 
