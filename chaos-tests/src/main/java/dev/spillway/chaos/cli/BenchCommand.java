@@ -2,6 +2,7 @@ package dev.spillway.chaos.cli;
 
 import dev.spillway.chaos.bench.AckedLoadScenario;
 import dev.spillway.chaos.bench.BenchRow;
+import dev.spillway.chaos.bench.BulkLoadScenario;
 import dev.spillway.chaos.bench.ConnectionsLoad;
 import dev.spillway.chaos.bench.CpuAccounting;
 import dev.spillway.chaos.bench.FailoverScenario;
@@ -38,11 +39,14 @@ public final class BenchCommand implements Callable<Integer> {
         /** Everything: the redis-benchmark matrix, the acked loads, RSS, scale, failover, spill log. */
         all,
         /** Many producers alone: 200 redis-benchmark clients and 1,000 line connections. */
-        scale
+        scale,
+        /** The redis-benchmark matrix and the bulk loads alone: what a change of the hot path buys. */
+        matrix
     }
 
     @Option(names = "--scenario", defaultValue = "all", description = "What to measure: ${COMPLETION-CANDIDATES} "
-            + "(scale: the 200-client and 1,000-connection rows alone; default: all).")
+            + "(scale: the 200-client and 1,000-connection rows alone; matrix: the redis-benchmark matrix and the "
+            + "bulk loads alone; default: all).")
     Scenario scenario;
 
     @Option(names = "--clients", defaultValue = "200", description = "redis-benchmark clients of the scale rows.")
@@ -58,6 +62,10 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Mixin
     BaseOption base;
+
+    @Option(names = "--bulk", defaultValue = "200000",
+            description = "RPUSH commands of each redis-cli --pipe bulk load; 0 leaves the bulk loads out.")
+    int bulk;
 
     @Option(names = "--requests", defaultValue = "100000", description = "redis-benchmark requests per unpipelined run.")
     int requests;
@@ -110,6 +118,15 @@ public final class BenchCommand implements Callable<Integer> {
         rss.start();
         List<BenchRow> benchmark = new RedisBenchmarkScenario(cluster.group(), targets, requests, rounds, cpu).run();
         table.addAll(benchmark);
+        if (bulk > 0) {
+            table.addAll(new BulkLoadScenario(cluster.group(), targets, bulk, rounds, cpu).run());
+        }
+        if (scenario == Scenario.matrix) {
+            table.addAll(rss.stop());
+            table.print();
+            System.out.println("JSON: " + JsonFile.write(json, table.toJson()));
+            return 0;
+        }
         int offered = rate > 0 ? rate
                 : (int) Math.max(100, RedisBenchmarkScenario.peakThroughRelays(benchmark).orElse(4000) / 2);
         table.addAll(new AckedLoadScenario(cluster.group(), s.respPort(), offered, rate <= 0, seconds, cpu).run());

@@ -81,6 +81,39 @@ class ScaleScenarioTest {
     }
 
     @Test
+    void bulkLoadsThroughTheRelayLandWholeAndAreRowsWithCpuAndRatios(@TempDir Path tmp) throws Exception {
+        try (SentinelGroup group = SentinelGroup.start(tmp.resolve("group"), SentinelGroup.Options.forTests());
+                RelayServer relay = startRelay(group, tmp.resolve("spill"))) {
+            int master = group.awaitHealthy(Duration.ofSeconds(30)).port();
+            int resp = relay.addresses().get("resp").getPort();
+            CpuAccounting cpu = CpuAccounting.of(group, List.of(), null);
+            BulkLoadScenario bulk = new BulkLoadScenario(group, List.of(
+                    new RedisBenchmarkScenario.Target("master (direct)", master, BenchRow.Role.DIRECT),
+                    new RedisBenchmarkScenario.Target("relay (direct)", resp, BenchRow.Role.RELAYS)), 20_000, 1, cpu);
+            List<BenchRow> rows = bulk.run();
+
+            assertThat(rows).extracting(BenchRow::test).containsOnly("redis-cli --pipe, 20,000 RPUSH -d 100");
+            assertThat(rows).extracting(BenchRow::target).containsExactly("master (direct)", "relay (direct)");
+            for (BenchRow row : rows) {
+                assertThat(row.perSecond()).as(row.target()).isPositive();
+                assertThat(row.cpu().messages()).isEqualTo(20_000);
+                assertThat(row.cpu().processes()).extracting(CpuUse.Process::name).contains("redis-cli");
+                assertThat(row.note()).matches("\\d+\\.\\d\\d s");
+            }
+            ResultsTable table = new ResultsTable();
+            table.addAll(rows);
+            assertThat(printed(table)).containsPattern("redis-cli --pipe, 20,000 RPUSH -d 100 +relay \\(direct\\) +\\d+ "
+                    + ".*\\d\\.\\d\\dx direct");
+
+            // a load that does not land whole is not a result
+            group.awaitHealthy(Duration.ofSeconds(10)).cli("SET", BulkLoadScenario.KEY, "a string");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new BulkLoadScenario(group, List.of(
+                    new RedisBenchmarkScenario.Target("relay (direct)", resp, BenchRow.Role.RELAYS)), 1_000, 1, cpu).run())
+                    .hasMessageContaining("did not get 1000 replies without error");
+        }
+    }
+
+    @Test
     void aRefusedMessageIsCountedAndNamed(@TempDir Path tmp) throws Exception {
         try (SentinelGroup group = SentinelGroup.start(tmp.resolve("group"), SentinelGroup.Options.forTests())) {
             int master = group.awaitHealthy(Duration.ofSeconds(30)).port();
