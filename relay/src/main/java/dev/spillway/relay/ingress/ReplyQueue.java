@@ -117,27 +117,38 @@ public final class ReplyQueue {
             } else {
                 metrics.rejected(cause, s.messages);
             }
-            Runnable settle = () -> {
-                waitingMessages -= s.messages;
-                inFlight.add(-s.messages);
-                if (Rejections.isOutcomeUnknown(cause)) {
-                    // no reply at all: the earlier replies, then the connection closes, as in a crash
-                    s.closeAfter = true;
-                    closing = true;
-                    ctx.channel().config().setAutoRead(false);
-                } else {
-                    s.reply = toReply.apply(cause);
-                }
-                s.ready = true;
-                flushSoon();
-                checkResume();
-            };
             if (ctx.executor().inEventLoop()) {
-                settle.run(); // the ack came in on this connection's own event loop (shared with Redis I/O)
+                settle(s, cause, toReply, true); // the ack came in on this connection's own event loop (shared with Redis I/O)
             } else {
-                ctx.executor().execute(settle);
+                ctx.executor().execute(() -> settle(s, cause, toReply, false));
             }
         });
+    }
+
+    /**
+     * Turns a slot's outcome into its reply and writes what is ready: at the end of the event
+     * loop's current work when settled {@code inline} (see {@link #flushSoon}), at once when the
+     * settle is a task of its own — a close queued behind it (a drain at its deadline) must find
+     * the reply written.
+     */
+    private void settle(Slot s, Throwable cause, Function<Throwable, Object> toReply, boolean inline) {
+        waitingMessages -= s.messages;
+        inFlight.add(-s.messages);
+        if (Rejections.isOutcomeUnknown(cause)) {
+            // no reply at all: the earlier replies, then the connection closes, as in a crash
+            s.closeAfter = true;
+            closing = true;
+            ctx.channel().config().setAutoRead(false);
+        } else {
+            s.reply = toReply.apply(cause);
+        }
+        s.ready = true;
+        if (inline && !closing) {
+            flushSoon();
+        } else {
+            flushReady();
+        }
+        checkResume();
     }
 
     /**
@@ -175,8 +186,9 @@ public final class ReplyQueue {
 
     /**
      * Writes the ready replies once the event loop has finished what it is doing. One batch's
-     * acks settle many requests of a pipelining connection one after another; their replies leave
-     * together, in one write, instead of one system call each.
+     * acks settle many requests of a pipelining connection one after another, inline on the event
+     * loop that read the batch's reply; their replies leave together, in one write, instead of
+     * one system call each.
      */
     private void flushSoon() {
         if (!flushScheduled) {

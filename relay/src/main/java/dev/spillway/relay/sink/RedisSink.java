@@ -18,6 +18,7 @@ import org.redisson.api.BatchResult;
 import org.redisson.api.RBatch;
 import org.redisson.api.RFuture;
 import org.redisson.api.RScript;
+import org.redisson.client.RedisNoScriptException;
 import org.redisson.client.codec.ByteArrayCodec;
 
 /**
@@ -337,7 +338,7 @@ public final class RedisSink {
     /** True when Redis answered that it does not have the script ({@code EVALSHA}'s NOSCRIPT). */
     static boolean isNoScript(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t.getMessage() != null && t.getMessage().contains("NOSCRIPT")) {
+            if (t instanceof RedisNoScriptException) {
                 return true;
             }
         }

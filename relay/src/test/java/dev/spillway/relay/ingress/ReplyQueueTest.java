@@ -129,4 +129,65 @@ class ReplyQueueTest {
         assertThat(output(ch)).as("a's reply, then nothing: neither an error for b nor c's reply").isEqualTo(":1\r\n");
         assertThat(ch.isOpen()).as("closed, as a crash would").isFalse();
     }
+
+    @Test
+    void anAckSettledFromAnotherThreadIsWrittenBeforeACloseQueuedBehindIt() throws Exception {
+        // a drain at its deadline: the last batch's acks reach the connection's event loop as tasks,
+        // and the close of every connection is queued right behind them; the durable message's
+        // reply must still reach the producer before the connection closes
+        io.netty.channel.EventLoopGroup group = new io.netty.channel.MultiThreadIoEventLoopGroup(1,
+                io.netty.channel.local.LocalIoHandler.newFactory());
+        io.netty.channel.local.LocalAddress address = new io.netty.channel.local.LocalAddress("reply-queue-close-race");
+        java.util.concurrent.CompletableFuture<Void> ack = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<io.netty.channel.Channel> served = new java.util.concurrent.CompletableFuture<>();
+        StringBuffer received = new StringBuffer();
+        java.util.concurrent.CountDownLatch clientClosed = new java.util.concurrent.CountDownLatch(1);
+        try {
+            new io.netty.bootstrap.ServerBootstrap().group(group).channel(io.netty.channel.local.LocalServerChannel.class)
+                    .childHandler(new io.netty.channel.ChannelInboundHandlerAdapter() {
+                        @Override
+                        public void channelActive(io.netty.channel.ChannelHandlerContext ctx) {
+                            ReplyQueue replies = new ReplyQueue(ctx, inFlight, ChannelSupport.metrics());
+                            replies.completeLater(1, ack, err -> io.netty.buffer.Unpooled.copiedBuffer(":1\r\n",
+                                    java.nio.charset.StandardCharsets.US_ASCII));
+                            served.complete(ctx.channel());
+                        }
+                    }).bind(address).sync();
+            io.netty.channel.Channel client = new io.netty.bootstrap.Bootstrap().group(group)
+                    .channel(io.netty.channel.local.LocalChannel.class)
+                    .handler(new io.netty.channel.ChannelInboundHandlerAdapter() {
+                        @Override
+                        public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+                            io.netty.buffer.ByteBuf b = (io.netty.buffer.ByteBuf) msg;
+                            received.append(b.toString(java.nio.charset.StandardCharsets.US_ASCII));
+                            b.release();
+                        }
+
+                        @Override
+                        public void channelInactive(io.netty.channel.ChannelHandlerContext ctx) {
+                            clientClosed.countDown();
+                        }
+                    }).connect(address).sync().channel();
+            io.netty.channel.Channel server = served.get(5, TimeUnit.SECONDS);
+            java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            server.eventLoop().execute(() -> { // hold the event loop while the ack and the close queue up
+                held.countDown();
+                try {
+                    release.await(5, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            assertThat(held.await(5, TimeUnit.SECONDS)).isTrue();
+            ack.complete(null); // on this thread: the settle becomes a task on the connection's loop
+            server.close(); // queued behind it
+            release.countDown();
+            assertThat(clientClosed.await(5, TimeUnit.SECONDS)).as("the connection closed").isTrue();
+            assertThat(received.toString()).as("the reply came before the close").isEqualTo(":1\r\n");
+            client.close().sync();
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
 }
