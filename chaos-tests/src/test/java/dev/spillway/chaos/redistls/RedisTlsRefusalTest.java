@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -126,12 +127,7 @@ class RedisTlsRefusalTest {
     @Test
     void aRedisUserThatMayNotRunTheWriteScriptOnItsKeysStopsTheRelayAtStart() throws Exception {
         // every command, but only the producers' keys: the script's mark and dead-letter keys are refused
-        group.currentMaster().orElseThrow().cli("ACL", "SETUSER", "narrow", "on", ">narrow-pass", "~orders:*", "+@all");
-        Map<String, Object> redis = settings(security, "narrow-redis");
-        redis.put("username", "narrow");
-        redis.remove("passwordFile");
-        redis.put("password", "narrow-pass");
-        String out = refused("narrow-redis", redis);
+        String out = refused("narrow-redis", asRedisUser("narrow-redis", "narrow", "~orders:*", "+@all"));
         assertThat(out).contains("the relay's Redis user may not do what every write does: EVAL")
                 .contains("spillway:hw:preflight spillway:dead-letter").contains("NOPERM")
                 .contains("on the keys 'spillway:hw:*' and 'spillway:dead-letter'")
@@ -141,13 +137,7 @@ class RedisTlsRefusalTest {
     @Test
     void aRedisUserThatMayRunTheScriptOnlyByItsTextStopsTheRelayAtStart() throws Exception {
         // writes go by EVALSHA: a user allowed EVAL alone would fail every batch after its ack
-        group.currentMaster().orElseThrow().cli("ACL", "SETUSER", "textonly", "on", ">textonly-pass", "~*", "+@all",
-                "-evalsha");
-        Map<String, Object> redis = settings(security, "textonly-redis");
-        redis.put("username", "textonly");
-        redis.remove("passwordFile");
-        redis.put("password", "textonly-pass");
-        String out = refused("textonly-redis", redis);
+        String out = refused("textonly-redis", asRedisUser("textonly-redis", "textonly", "~*", "+@all", "-evalsha"));
         assertThat(out).contains("the relay's Redis user may not do what every write does: EVALSHA")
                 .contains("NOPERM").contains("(it needs EVAL, EVALSHA, WAIT").doesNotContain("textonly-pass");
     }
@@ -168,6 +158,21 @@ class RedisTlsRefusalTest {
                     + "does: PSUBSCRIBE *: NOPERM");
         }
         assertThat(out).contains("'+sentinel +ping +psubscribe &*'").doesNotContain("watch-pass");
+    }
+
+    /**
+     * Settings for a relay that writes as the Redis user {@code user} (password {@code user-pass}),
+     * created on the master with the ACL rules {@code rules}.
+     */
+    private static Map<String, Object> asRedisUser(String name, String user, String... rules) throws Exception {
+        List<String> setUser = new java.util.ArrayList<>(List.of("ACL", "SETUSER", user, "on", ">" + user + "-pass"));
+        setUser.addAll(List.of(rules));
+        group.currentMaster().orElseThrow().cli(setUser.toArray(String[]::new));
+        Map<String, Object> redis = settings(security, name);
+        redis.put("username", user);
+        redis.remove("passwordFile");
+        redis.put("password", user + "-pass");
+        return redis;
     }
 
     /** Runs a relay against the shared group; it must exit 1 with no listener ever open. */
