@@ -1,6 +1,7 @@
 package dev.spillway.chaos.cli;
 
 import dev.spillway.chaos.bench.AckedLoadScenario;
+import dev.spillway.chaos.bench.BatchCostScenario;
 import dev.spillway.chaos.bench.BenchRow;
 import dev.spillway.chaos.bench.BulkLoadScenario;
 import dev.spillway.chaos.bench.ConnectionsLoad;
@@ -40,13 +41,13 @@ public final class BenchCommand implements Callable<Integer> {
         all,
         /** Many producers alone: 200 redis-benchmark clients and 1,000 line connections. */
         scale,
-        /** The redis-benchmark matrix and the bulk loads alone: what a change of the hot path buys. */
+        /** The redis-benchmark matrix, the bulk loads and the master's cost per batch: what a change of the hot path buys. */
         matrix
     }
 
     @Option(names = "--scenario", defaultValue = "all", description = "What to measure: ${COMPLETION-CANDIDATES} "
-            + "(scale: the 200-client and 1,000-connection rows alone; matrix: the redis-benchmark matrix and the "
-            + "bulk loads alone; default: all).")
+            + "(scale: the 200-client and 1,000-connection rows alone; matrix: the redis-benchmark matrix, the "
+            + "bulk loads and the master's cost per batch alone; default: all).")
     Scenario scenario;
 
     @Option(names = "--clients", defaultValue = "200", description = "redis-benchmark clients of the scale rows.")
@@ -66,6 +67,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--bulk", defaultValue = "200000",
             description = "RPUSH commands of each redis-cli --pipe bulk load; 0 leaves the bulk loads out.")
     int bulk;
+
+    @Option(names = "--batch-cost", defaultValue = "2000",
+            description = "Batches of each size (1, 6, 17, 50, 200 messages) written one at a time to measure the "
+            + "master's CPU per relay batch; 0 leaves them out.")
+    int batchCost;
 
     @Option(names = "--requests", defaultValue = "100000", description = "redis-benchmark requests per unpipelined run.")
     int requests;
@@ -120,6 +126,9 @@ public final class BenchCommand implements Callable<Integer> {
         table.addAll(benchmark);
         if (bulk > 0) {
             table.addAll(new BulkLoadScenario(cluster.group(), targets, bulk, rounds, cpu).run());
+        }
+        if (batchCost > 0) {
+            table.addAll(new BatchCostScenario(cluster.group(), BatchCostScenario.DEFAULT_SIZES, batchCost, cpu).run());
         }
         if (scenario == Scenario.matrix) {
             table.addAll(rss.stop());

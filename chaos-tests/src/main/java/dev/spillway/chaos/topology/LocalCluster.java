@@ -4,6 +4,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -15,7 +16,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The whole local topology: a {@link SentinelGroup} (3 Redis, 3 Sentinels), N relay processes
- * ({@code java -jar relay/target/relay.jar serve}) and HAProxy in front of them, each with its
+ * ({@code java -jar relay.jar serve}, a copy of {@code relay/target/relay.jar}) and HAProxy in front of them, each with its
  * own directory under {@code base}. Used by {@code ./spillway up}, the HAProxy tests and the
  * chaos suite; {@link #attach} finds a running one from its state file.
  *
@@ -115,7 +116,9 @@ public final class LocalCluster implements Closeable {
     /** Starts everything, waits until all are healthy and writes the state file. */
     public static LocalCluster start(Path base, Layout layout) throws IOException {
         Files.createDirectories(base);
-        Path jar = Checkout.relayJar();
+        // the relays run their own copy: a rebuild of relay/target/relay.jar while they run would
+        // otherwise swap classes they have not loaded yet under them
+        Path jar = Files.copy(Checkout.relayJar(), base.resolve("relay.jar"), StandardCopyOption.REPLACE_EXISTING);
         SentinelGroup group = SentinelGroup.start(base, layout.group());
         List<Node> relays = new ArrayList<>();
         Node haproxy = null;

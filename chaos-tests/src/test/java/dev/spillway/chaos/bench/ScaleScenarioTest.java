@@ -114,6 +114,27 @@ class ScaleScenarioTest {
     }
 
     @Test
+    void theMastersCostPerBatchIsARowPerSizeWithEveryBatchLanded(@TempDir Path tmp) throws Exception {
+        try (SentinelGroup group = SentinelGroup.start(tmp.resolve("group"), SentinelGroup.Options.forTests())) {
+            var master = group.awaitHealthy(Duration.ofSeconds(30));
+            CpuAccounting cpu = CpuAccounting.of(group, List.of(), null);
+            List<BenchRow> rows = new BatchCostScenario(group, List.of(1, 20), 300, cpu).run();
+
+            assertThat(rows).extracting(BenchRow::target).containsExactly("1 message per batch", "20 messages per batch");
+            for (BenchRow row : rows) {
+                assertThat(row.test()).isEqualTo(BatchCostScenario.test());
+                assertThat(row.perSecond()).as(row.target()).isPositive();
+                assertThat(row.cpu().messages()).as("CPU per batch").isEqualTo(300);
+                assertThat(row.cpu().processes()).extracting(CpuUse.Process::role).contains("master", "load generator");
+                assertThat(row.note()).matches("master \\d+ µs per batch, \\d+\\.\\d µs per message");
+            }
+            assertThat(master.cli("EXISTS", BatchCostScenario.KEY)).as("the list is emptied").isEqualTo("0");
+            assertThat(master.cli("INFO", "commandstats")).as("the script goes by its digest")
+                    .containsPattern("cmdstat_evalsha:calls=(\\d{4,}|[7-9]\\d\\d)");
+        }
+    }
+
+    @Test
     void aRefusedMessageIsCountedAndNamed(@TempDir Path tmp) throws Exception {
         try (SentinelGroup group = SentinelGroup.start(tmp.resolve("group"), SentinelGroup.Options.forTests())) {
             int master = group.awaitHealthy(Duration.ofSeconds(30)).port();
