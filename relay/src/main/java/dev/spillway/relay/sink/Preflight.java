@@ -140,9 +140,9 @@ public final class Preflight {
      * the relay had acknowledged it into its spill log.
      */
     static List<String[]> masterCommands(SinkConfig config) {
-        return List.of(new String[] {"EVAL", RedisSink.SCRIPT, "2", config.dedupeKeyPrefix() + "preflight",
+        return List.of(new String[] {"EVAL", WriteScript.TEXT, "2", config.dedupeKeyPrefix() + "preflight",
                         config.deadLetterKey(), "1", "", "d", "preflight", "1", "0"},
-                new String[] {"EVALSHA", RedisSink.SCRIPT_SHA1, "2", config.dedupeKeyPrefix() + "preflight",
+                new String[] {"EVALSHA", WriteScript.SHA1, "2", config.dedupeKeyPrefix() + "preflight",
                         config.deadLetterKey(), "1", "", "d", "preflight", "1", "0"},
                 new String[] {"INFO", "server"},
                 new String[] {"TIME"},
