@@ -1,5 +1,6 @@
 package dev.spillway.chaos.bench;
 
+import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,9 +37,15 @@ public final class ResultsTable {
         return out;
     }
 
+    /** Prints both tables on standard output. */
     public void print() {
-        System.out.println();
-        System.out.printf(FORMAT, "test", "target", "msg/s", "p50 ms", "p99 ms", "p999 ms", "note");
+        print(System.out);
+    }
+
+    /** Prints the throughput table (with ratios) and the CPU table on {@code out}. */
+    public void print(PrintStream out) {
+        out.println();
+        out.printf(FORMAT, "test", "target", "msg/s", "p50 ms", "p99 ms", "p999 ms", "note");
         Map<String, Double> directByTest = new LinkedHashMap<>();
         Map<String, Double> passthroughByTest = new LinkedHashMap<>();
         for (BenchRow r : rows) {
@@ -59,11 +66,11 @@ public final class ResultsTable {
             if (pass != null && r.role() == BenchRow.Role.RELAYS) {
                 note += String.format("; %.2fx passthrough", r.perSecond() / pass);
             }
-            System.out.printf(FORMAT, r.test(), r.target(),
+            out.printf(FORMAT, r.test(), r.target(),
                     Double.isNaN(r.perSecond()) ? "" : String.format("%.0f", r.perSecond()), fmt(r.p50()),
                     fmt(r.p99()), fmt(r.p999()), note);
         }
-        printCpu();
+        printCpu(out);
     }
 
     /**
@@ -71,18 +78,18 @@ public final class ResultsTable {
      * acknowledged messages; several processes of a role (replicas, relays, Sentinels) are shown
      * each, joined by "+", and a {@code *} marks a process restarted or gone during the interval.
      */
-    private void printCpu() {
-        System.out.println();
-        System.out.println("CPU per acknowledged message, µs (utime + stime from /proc/<pid>/stat around each row's "
+    private void printCpu(PrintStream out) {
+        out.println();
+        out.println("CPU per acknowledged message, µs (utime + stime from /proc/<pid>/stat around each row's "
                 + "measured interval; * = restarted or gone during it, only what was measured)");
-        System.out.printf(CPU_FORMAT, "test", "target", "master", "replicas", "relays", "HAProxy", "Sentinels",
+        out.printf(CPU_FORMAT, "test", "target", "master", "replicas", "relays", "HAProxy", "Sentinels",
                 "load gen", "total");
         for (BenchRow r : rows) {
             CpuUse c = r.cpu();
             if (c == null) {
                 continue;
             }
-            System.out.printf(CPU_FORMAT, r.test(), r.target(), c.column("master"), c.column("replica"),
+            out.printf(CPU_FORMAT, r.test(), r.target(), c.column("master"), c.column("replica"),
                     c.column("relay"), c.column("haproxy"), c.column("sentinel"), c.column("load generator"),
                     String.format("%.1f", c.totalMicrosPerMessage()));
         }

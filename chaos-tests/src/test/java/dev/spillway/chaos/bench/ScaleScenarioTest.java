@@ -167,14 +167,8 @@ class ScaleScenarioTest {
     }
 
     private static String printed(ResultsTable table) {
-        PrintStream was = System.out;
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-        try {
-            table.print();
-        } finally {
-            System.setOut(was);
-        }
+        table.print(new PrintStream(buf, true, StandardCharsets.UTF_8));
         return buf.toString(StandardCharsets.UTF_8);
     }
 }
