@@ -3,13 +3,13 @@ package dev.spillway.relay;
 import com.codahale.metrics.MetricRegistry;
 import dev.spillway.relay.route.Router;
 import dev.spillway.relay.sink.GuardedSink;
-import dev.spillway.relay.sink.RedisConnector;
 import dev.spillway.relay.sink.RedisSink;
 import dev.spillway.relay.sink.SentinelWatcher;
 import dev.spillway.relay.sink.SinkConfig;
 import dev.spillway.relay.sink.WriteGate;
 import dev.spillway.relay.spill.SpillLog;
 import dev.spillway.relay.spill.SpillLogConfig;
+import dev.spillway.relay.net.Transport;
 import io.netty.channel.EventLoopGroup;
 import java.io.Closeable;
 import java.io.IOException;
@@ -17,8 +17,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The relay's write path assembled: spill log, Redisson Sentinel client, write gate kept by the
- * Sentinel watcher, guarded sink and router, sharing one metric registry. Ingress listeners submit to {@link #router()}.
+ * The relay's write path assembled: spill log, write gate kept by the Sentinel watcher, the Redis
+ * sink on its connection to the master the gate names, guarded sink and router, sharing one
+ * metric registry. Ingress listeners submit to {@link #router()}.
  *
  * <p>Thread-safe.
  */
@@ -28,7 +29,8 @@ public final class Relay implements Closeable {
 
     private final MetricRegistry metrics;
     private final SpillLog spill;
-    private final RedisConnector redis;
+    private final RedisSink redis;
+    private final EventLoopGroup ownLoops; // null when the caller's event loops carry the sink's I/O
     private final GuardedSink sink;
     private final SentinelWatcher sentinels;
     private final Router router;
@@ -37,7 +39,8 @@ public final class Relay implements Closeable {
             String relayName) throws IOException {
         this.metrics = metrics;
         this.spill = SpillLog.open(spillConfig, metrics);
-        this.redis = new RedisConnector(sinkConfig, eventLoops);
+        this.ownLoops = eventLoops == null ? Transport.get().newGroup(1) : null;
+        this.redis = new RedisSink(eventLoops == null ? ownLoops : eventLoops, sinkConfig, metrics, relayName);
         if (!sinkConfig.waitsForReplicas()) {
             LOG.warn("sink.ack.minReplicas: 0 — a batch counts as written once the master has it, without any replica: "
                     + "a master that dies before its replicas copied the batch loses acknowledged messages. "
@@ -49,7 +52,8 @@ public final class Relay implements Closeable {
         }
         WriteGate gate = new WriteGate();
         this.sentinels = new SentinelWatcher(sinkConfig, gate, metrics);
-        this.sink = new GuardedSink(new RedisSink(redis, sinkConfig, metrics, relayName), gate, sinkConfig, metrics);
+        redis.keepConnected(gate);
+        this.sink = new GuardedSink(redis, gate, sinkConfig, metrics);
         this.router = new Router(sink, spill, sinkConfig, metrics);
         sentinels.start();
     }
@@ -60,7 +64,7 @@ public final class Relay implements Closeable {
     }
 
     /**
-     * A relay whose Redis client does its I/O on {@code eventLoops} (owned by the caller);
+     * A relay whose connection to the master does its I/O on {@code eventLoops} (owned by the caller);
      * {@code relayName} names it in dead-letter entries.
      */
     public static Relay start(SinkConfig sinkConfig, SpillLogConfig spillConfig, MetricRegistry metrics,
@@ -84,9 +88,9 @@ public final class Relay implements Closeable {
         return sentinels;
     }
 
-    /** True once the Redisson client exists (the Sentinel group answered at least once). */
+    /** True while the relay has a connection to the master the write gate names. */
     public boolean redisConnected() {
-        return redis.isConnected();
+        return redis.connected();
     }
 
     public MetricRegistry metrics() {
@@ -101,5 +105,8 @@ public final class Relay implements Closeable {
         sentinels.close();
         sink.close();
         redis.close();
+        if (ownLoops != null) {
+            ownLoops.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+        }
     }
 }

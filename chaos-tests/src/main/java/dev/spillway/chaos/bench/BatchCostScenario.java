@@ -4,11 +4,12 @@ import com.codahale.metrics.MetricRegistry;
 import dev.spillway.chaos.topology.Node;
 import dev.spillway.chaos.topology.SentinelGroup;
 import dev.spillway.relay.Message;
-import dev.spillway.relay.sink.RedisConnector;
+import dev.spillway.relay.net.Transport;
 import dev.spillway.relay.sink.RedisSink;
 import dev.spillway.relay.sink.SinkConfig;
 import dev.spillway.relay.sink.WriteGate;
 import dev.spillway.relay.sink.WriteResult;
+import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -20,8 +21,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * What one relay batch costs the master, by batch size: the relay's own sink writes batches of
  * N 100-byte messages one after another from a single connection, as a relay does with one batch
- * in flight — the write script by {@code EVALSHA} with the run-id fence and the replica count,
- * then {@code WAIT} for every replica — and the master's CPU time is divided by the batches.
+ * in flight, on its own connection to the master — the write script by {@code EVALSHA}, then
+ * {@code WAIT} for every replica and {@code ROLE} — and the master's CPU time is divided by the batches.
  * This is the curve that decides the master's CPU per message behind relays: the fixed part per
  * batch (mostly {@code WAIT}'s passes of Redis's event loop) over the messages a batch holds.
  *
@@ -51,18 +52,13 @@ public final class BatchCostScenario {
 
     /** The test column of the rows. */
     public static String test() {
-        return "one relay batch at a time (EVALSHA + WAIT all), CPU per batch";
+        return "one relay batch at a time (EVALSHA + WAIT all + ROLE), CPU per batch";
     }
 
     public List<BenchRow> run() throws IOException, InterruptedException {
         SinkConfig config = SinkConfig.builder().sentinels(group.sentinelAddresses()).build();
-        RedisConnector connector = new RedisConnector(config);
-        try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (!connector.isConnected() && System.nanoTime() < deadline) {
-                TimeUnit.MILLISECONDS.sleep(20);
-            }
-            RedisSink sink = new RedisSink(connector, config, new MetricRegistry(), "bench");
+        EventLoopGroup loop = Transport.get().newGroup(1);
+        try (RedisSink sink = new RedisSink(loop, config, new MetricRegistry(), "bench")) {
             Node master = group.awaitHealthy(Duration.ofSeconds(10));
             String runId = field(master.cli("INFO", "server"), "run_id");
             int replicas = Integer.parseInt(field(master.cli("INFO", "replication"), "connected_slaves"));
@@ -100,10 +96,10 @@ public final class BatchCostScenario {
                         String.format("master %.0f µs per batch, %.1f µs per message", masterPerBatch,
                                 masterPerBatch / size), BenchRow.Role.NONE, use));
             }
-            connector.client().getKeys().delete(sink.highWaterKey(instance));
+            master.cli("DEL", sink.highWaterKey(instance));
             return rows;
         } finally {
-            connector.close();
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
     }
 

@@ -143,6 +143,14 @@ class RedisTlsRefusalTest {
     }
 
     @Test
+    void aRedisUserThatMayNotAskTheMastersRoleStopsTheRelayAtStart() throws Exception {
+        // under minReplicas: all every batch ends in ROLE (the replicas WAIT must have counted)
+        String out = refused("norole-redis", asRedisUser("norole-redis", "norole", "~*", "+@all", "-role"));
+        assertThat(out).contains("the relay's Redis user may not do what every write does: ROLE")
+                .contains("NOPERM").contains("WAIT, ROLE, INFO").doesNotContain("norole-pass");
+    }
+
+    @Test
     void aSentinelUserWithoutChannelsStopsTheRelayAtStart() throws Exception {
         // every command but no channel: PSUBSCRIBE * is refused, and the relay would never hear an event
         for (var sentinel : group.sentinelNodes()) {

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.codahale.metrics.MetricRegistry;
 import dev.spillway.chaos.topology.SentinelGroup;
 import dev.spillway.relay.Message;
-import dev.spillway.relay.sink.RedisConnector;
+import dev.spillway.relay.net.Transport;
 import dev.spillway.relay.sink.RedisSink;
 import dev.spillway.relay.sink.SinkConfig;
 import dev.spillway.relay.sink.WriteResult;
@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 class RedisSinkDedupeTest {
 
     private SentinelGroup group;
-    private RedisConnector connector;
+    private io.netty.channel.EventLoopGroup loop;
     private RedisSink sink;
 
     @BeforeAll
@@ -33,18 +33,27 @@ class RedisSinkDedupeTest {
         group = SentinelGroup.start(tmp, SentinelGroup.Options.forTests());
         // WAIT 1: these tests are about the script; minReplicas: all is the write gate's (it knows the replicas)
         SinkConfig cfg = SinkConfig.builder().sentinels(group.sentinelAddresses()).minReplicas(1).build();
-        connector = new RedisConnector(cfg);
-        long deadline = System.currentTimeMillis() + 20_000;
-        while (!connector.isConnected() && System.currentTimeMillis() < deadline) {
-            TimeUnit.MILLISECONDS.sleep(20);
-        }
-        sink = new RedisSink(connector, cfg, new MetricRegistry());
+        loop = Transport.get().newGroup(1);
+        sink = new RedisSink(loop, cfg, new MetricRegistry(), "relay");
     }
 
     @AfterAll
     void stop() {
-        connector.close();
+        sink.close();
+        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         group.close();
+    }
+
+    /** What an open write gate says of the group now: its master, by address and run id. */
+    private dev.spillway.relay.sink.WriteGate.State gate(int replicas) throws Exception {
+        var master = group.awaitHealthy(java.time.Duration.ofSeconds(5));
+        String runId = master.cli("INFO", "server").lines().filter(l -> l.startsWith("run_id:")).findFirst()
+                .orElseThrow().substring(7).trim();
+        return new dev.spillway.relay.sink.WriteGate.State(true, 1, master.address(), runId, replicas, "test");
+    }
+
+    private WriteResult write(List<Message> batch, boolean replay) throws Exception {
+        return sink.write(batch, gate(1), replay);
     }
 
     private static Message m(long instance, long seq, Message.ListOp op, String key) {
@@ -63,8 +72,8 @@ class RedisSinkDedupeTest {
         for (long s = 0; s < 2500; s++) { // more than one unpack chunk in a single run
             batch.add(m(101, s, Message.ListOp.RPUSH, "dd:a"));
         }
-        assertThat(sink.write(batch, false)).isEqualTo(new WriteResult(2500, 0));
-        assertThat(sink.write(batch, false)).isEqualTo(new WriteResult(0, 2500));
+        assertThat(write(batch, false)).isEqualTo(new WriteResult(2500, 0));
+        assertThat(write(batch, false)).isEqualTo(new WriteResult(0, 2500));
         List<String> a = list("dd:a");
         assertThat(a).hasSize(2500).startsWith("dd:a:0").endsWith("dd:a:2499");
     }
@@ -73,12 +82,12 @@ class RedisSinkDedupeTest {
     void partialOverlapPushesOnlyTheNewTailInOrder() throws Exception {
         List<Message> first = List.of(m(202, 0, Message.ListOp.RPUSH, "dd:b"), m(202, 1, Message.ListOp.RPUSH, "dd:b"),
                 m(202, 2, Message.ListOp.LPUSH, "dd:c"));
-        assertThat(sink.write(first, false)).isEqualTo(new WriteResult(3, 0));
+        assertThat(write(first, false)).isEqualTo(new WriteResult(3, 0));
         // a replay that starts inside what landed, with a gap (seq 5 never made it to the spill)
         List<Message> replay = List.of(m(202, 1, Message.ListOp.RPUSH, "dd:b"), m(202, 2, Message.ListOp.LPUSH, "dd:c"),
                 m(202, 3, Message.ListOp.RPUSH, "dd:b"), m(202, 4, Message.ListOp.RPUSH, "dd:b"),
                 m(202, 6, Message.ListOp.RPUSH, "dd:b"), m(202, 7, Message.ListOp.LPUSH, "dd:c"));
-        assertThat(sink.write(replay, false)).isEqualTo(new WriteResult(4, 2));
+        assertThat(write(replay, false)).isEqualTo(new WriteResult(4, 2));
         assertThat(list("dd:b")).containsExactly("dd:b:0", "dd:b:1", "dd:b:3", "dd:b:4", "dd:b:6");
         assertThat(list("dd:c")).containsExactly("dd:c:7", "dd:c:2");
     }
@@ -87,8 +96,8 @@ class RedisSinkDedupeTest {
     void incarnationsKeepTheirOwnHighWaterMarks() throws Exception {
         List<Message> mixed = List.of(m(301, 10, Message.ListOp.RPUSH, "dd:d"), m(302, 0, Message.ListOp.RPUSH, "dd:d"),
                 m(302, 1, Message.ListOp.RPUSH, "dd:d"));
-        assertThat(sink.write(mixed, false)).isEqualTo(new WriteResult(3, 0));
-        assertThat(sink.write(List.of(m(301, 9, Message.ListOp.RPUSH, "dd:d"), m(302, 2, Message.ListOp.RPUSH, "dd:d")), false))
+        assertThat(write(mixed, false)).isEqualTo(new WriteResult(3, 0));
+        assertThat(write(List.of(m(301, 9, Message.ListOp.RPUSH, "dd:d"), m(302, 2, Message.ListOp.RPUSH, "dd:d")), false))
                 .as("an incarnation's older sequence is skipped; the other's new one lands")
                 .isEqualTo(new WriteResult(1, 1));
         assertThat(list("dd:d")).containsExactly("dd:d:10", "dd:d:0", "dd:d:1", "dd:d:2");
@@ -105,7 +114,7 @@ class RedisSinkDedupeTest {
         cli("SET", "dd:poison1", "a string");
         List<Message> batch = List.of(m(401, 0, Message.ListOp.RPUSH, "dd:e"), m(401, 1, Message.ListOp.RPUSH, "dd:poison1"),
                 m(401, 2, Message.ListOp.RPUSH, "dd:poison1"), m(401, 3, Message.ListOp.RPUSH, "dd:e"));
-        WriteResult r = sink.write(batch, false);
+        WriteResult r = write(batch, false);
         assertThat(r.applied()).isEqualTo(1);
         assertThat(r.refusal()).isNotNull();
         assertThat(r.refusal().firstSequence()).isEqualTo(1);
@@ -113,7 +122,7 @@ class RedisSinkDedupeTest {
         assertThat(r.refusal().error()).startsWith("WRONGTYPE");
         assertThat(list("dd:e")).containsExactly("dd:e:0");
         // what was behind the refused run goes out in the next batch
-        assertThat(sink.write(List.of(m(401, 3, Message.ListOp.RPUSH, "dd:e")), false)).isEqualTo(new WriteResult(1, 0));
+        assertThat(write(List.of(m(401, 3, Message.ListOp.RPUSH, "dd:e")), false)).isEqualTo(new WriteResult(1, 0));
         assertThat(list("dd:e")).containsExactly("dd:e:0", "dd:e:3");
         assertThat(cli("GET", "dd:poison1")).isEqualTo("a string");
     }
@@ -124,8 +133,8 @@ class RedisSinkDedupeTest {
         long before = Long.parseLong(cli("LLEN", "spillway:dead-letter"));
         List<Message> batch = List.of(m(501, 0, Message.ListOp.RPUSH, "dd:f"), m(501, 1, Message.ListOp.LPUSH, "dd:poison2"),
                 m(501, 2, Message.ListOp.RPUSH, "dd:f"));
-        assertThat(sink.write(batch, true)).isEqualTo(new WriteResult(2, 0, 1, null));
-        assertThat(sink.write(batch, true)).as("replayed again: nothing twice").isEqualTo(new WriteResult(0, 3, 0, null));
+        assertThat(write(batch, true)).isEqualTo(new WriteResult(2, 0, 1, null));
+        assertThat(write(batch, true)).as("replayed again: nothing twice").isEqualTo(new WriteResult(0, 3, 0, null));
         assertThat(list("dd:f")).containsExactly("dd:f:0", "dd:f:2");
         assertThat(Long.parseLong(cli("LLEN", "spillway:dead-letter"))).isEqualTo(before + 1);
         java.util.Map<String, Object> entry = new com.fasterxml.jackson.databind.ObjectMapper().readValue(
@@ -148,12 +157,12 @@ class RedisSinkDedupeTest {
         // or a restart, or SCRIPT FLUSH): EVALSHA ran nothing, the batch goes again as EVAL
         cli("SCRIPT", "FLUSH");
         long evals = calls("eval");
-        assertThat(sink.write(List.of(m(801, 0, Message.ListOp.RPUSH, "dd:i"), m(801, 1, Message.ListOp.RPUSH, "dd:i")),
+        assertThat(write(List.of(m(801, 0, Message.ListOp.RPUSH, "dd:i"), m(801, 1, Message.ListOp.RPUSH, "dd:i")),
                 false)).isEqualTo(new WriteResult(2, 0));
         assertThat(calls("eval")).as("one EVAL with the text after the NOSCRIPT").isEqualTo(evals + 1);
         long shas = calls("evalsha");
         for (long s = 2; s < 12; s++) {
-            assertThat(sink.write(List.of(m(801, s, Message.ListOp.RPUSH, "dd:i")), false)).isEqualTo(new WriteResult(1, 0));
+            assertThat(write(List.of(m(801, s, Message.ListOp.RPUSH, "dd:i")), false)).isEqualTo(new WriteResult(1, 0));
         }
         assertThat(calls("eval")).as("the text goes once; then the digest alone").isEqualTo(evals + 1);
         assertThat(calls("evalsha")).isEqualTo(shas + 10);
@@ -166,17 +175,26 @@ class RedisSinkDedupeTest {
 
     @Test
     void aWriteLandsOnlyOnTheNodeWhoseRunIdTheGateNames() throws Exception {
-        String info = cli("INFO", "server");
-        String runId = info.lines().filter(l -> l.startsWith("run_id:")).findFirst().orElseThrow().substring(7).trim();
+        var master = group.awaitHealthy(java.time.Duration.ofSeconds(5));
         List<Message> batch = List.of(m(601, 0, Message.ListOp.RPUSH, "dd:g"));
+        // the gate names another process at the master's address (a restart, a resumed old master)
         dev.spillway.relay.sink.WriteGate.State elsewhere = new dev.spillway.relay.sink.WriteGate.State(true, 1,
-                "127.0.0.1:1", "0123456789012345678901234567890123456789", 1, "test");
+                master.address(), "0123456789012345678901234567890123456789", 1, "test");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> sink.writeAsync(batch, elsewhere, false)
                 .toCompletableFuture().join()).hasMessageContaining("SPILLWAY-FENCE");
         assertThat(list("dd:g")).isEmpty();
-        dev.spillway.relay.sink.WriteGate.State here = new dev.spillway.relay.sink.WriteGate.State(true, 2,
-                "the master", runId, 1, "test");
-        assertThat(sink.writeAsync(batch, here, false).toCompletableFuture().join()).isEqualTo(new WriteResult(1, 0));
+        assertThat(sink.writeAsync(batch, gate(1), false).toCompletableFuture().join()).isEqualTo(new WriteResult(1, 0));
+        assertThat(list("dd:g")).containsExactly("dd:g:0");
+        // and a replica, named as the master with its own run id: it refuses the write itself
+        var replica = group.redisNodes().stream().filter(n -> !n.address().equals(master.address())).findFirst()
+                .orElseThrow();
+        String replicaRunId = replica.cli("INFO", "server").lines().filter(l -> l.startsWith("run_id:")).findFirst()
+                .orElseThrow().substring(7).trim();
+        dev.spillway.relay.sink.WriteGate.State aReplica = new dev.spillway.relay.sink.WriteGate.State(true, 3,
+                replica.address(), replicaRunId, 1, "test");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> sink.writeAsync(List.of(m(601, 1,
+                Message.ListOp.RPUSH, "dd:g")), aReplica, false).toCompletableFuture().join())
+                .hasMessageContaining("READONLY");
         assertThat(list("dd:g")).containsExactly("dd:g:0");
     }
 
@@ -202,8 +220,8 @@ class RedisSinkDedupeTest {
             assertThat(cli("INFO", "replication")).contains("connected_slaves:3");
             String runId = cli("INFO", "server").lines().filter(l -> l.startsWith("run_id:")).findFirst()
                     .orElseThrow().substring(7).trim();
-            RedisSink all = new RedisSink(connector, SinkConfig.builder().sentinels(group.sentinelAddresses())
-                    .build(), new MetricRegistry());
+            RedisSink all = new RedisSink(loop, SinkConfig.builder().sentinels(group.sentinelAddresses())
+                    .build(), new MetricRegistry(), "relay");
             var sentinelsSay = new dev.spillway.relay.sink.WriteGate.State(true, 1, master.address(), runId, 2, "test");
             // frozen, the unlisted replica stays online in the master's eyes but confirms nothing:
             // the two listed replicas' WAIT must not be enough

@@ -57,6 +57,8 @@ final class PrometheusCatalog {
                     "Batches sent again with the write script's text because the master did not have it (NOSCRIPT)."),
             family("spillway.redis.refused-messages", "spillway_redis_refused_messages",
                     "Messages Redis refused inside a batch (WRONGTYPE and other per-message errors)."),
+            family("spillway.redis.connections-opened", "spillway_redis_connections_opened",
+                    "Connections opened to the master the write gate names (at start, after a failover or a lost connection)."),
             family(SINK + "GuardedSink.retries", "spillway_redis_retries", "Retries after transient Redis errors."),
             family(SINK + "GuardedSink.breaker.state-code", "spillway_breaker_state_code",
                     "The Redis circuit breaker: 0 closed, 1 open, 2 half-open, 3 other."),

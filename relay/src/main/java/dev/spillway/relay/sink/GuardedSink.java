@@ -18,13 +18,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Predicate;
-import org.redisson.client.RedisConnectionException;
-import org.redisson.client.RedisException;
-import org.redisson.client.RedisMasterDownException;
-import org.redisson.client.RedisReadonlyException;
-import org.redisson.client.RedisRetryException;
-import org.redisson.client.RedisTimeoutException;
-import org.redisson.client.RedisTryAgainException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,9 +34,10 @@ import org.slf4j.LoggerFactory;
  *     {@code sink.breaker.openWait} it lets trial calls through, and gives up on a half-open
  *     state that sees no calls after {@code sink.breaker.maxHalfOpen}.</li>
  * <li>Retry: {@code sink.retry.attempts} tries, {@code sink.retry.wait} apart, for errors
- *     that a moment fixes (connection lost or refused, READONLY from a demoted master,
- *     LOADING, MASTERDOWN, TRYAGAIN). Never for timeouts or WAIT shortfalls (they already
- *     waited) and never for {@code CallNotPermittedException} (the retry runs inside the
+ *     that a moment fixes ({@link RedisLinkException}: connection lost or refused; and the
+ *     replies {@link RedisErrorReply#isTransient()} names: READONLY from a demoted master,
+ *     LOADING, MASTERDOWN, TRYAGAIN, the fence). Never for timeouts or WAIT shortfalls (they
+ *     already waited) and never for {@code CallNotPermittedException} (the retry runs inside the
  *     breaker, so it cannot see one).</li>
  * </ul>
  *
@@ -146,7 +140,7 @@ public final class GuardedSink implements Sink, Closeable {
 
     /**
      * Writes the batch through gate, breaker and retry without waiting; see {@link Sink#writeAsync}.
-     * It completes on a Redisson I/O thread or the retry timer, so what runs after it must not block.
+     * It completes on the master connection's event loop or the retry timer, so what runs after it must not block.
      */
     @Override
     public CompletionStage<WriteResult> writeAsync(List<Message> batch, boolean replay) {
@@ -216,18 +210,7 @@ public final class GuardedSink implements Sink, Closeable {
     static Predicate<Throwable> isTransient() {
         return t -> {
             Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-            if (e instanceof RedisTimeoutException || e instanceof ReplicationShortfallException) {
-                return false;
-            }
-            if (e instanceof RedisConnectionException || e instanceof RedisReadonlyException
-                    || e instanceof RedisRetryException || e instanceof RedisMasterDownException
-                    || e instanceof RedisTryAgainException) {
-                return true;
-            }
-            return e instanceof RedisException && e.getMessage() != null
-                    && (e.getMessage().startsWith("LOADING") || e.getMessage().startsWith("SPILLWAY-FENCE")
-                    || e.getMessage().contains("Connection refused")
-                    || e.getMessage().contains("closed"));
+            return e instanceof RedisLinkException || e instanceof RedisErrorReply r && r.isTransient();
         };
     }
 }

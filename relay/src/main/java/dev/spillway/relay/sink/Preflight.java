@@ -98,7 +98,7 @@ public final class Preflight {
                 case AUTH_REFUSED -> problems.add(node + ": authentication refused: " + r.detail()
                         + " (check sink.redis.username and sink.redis.password or passwordFile)");
                 case NOT_PERMITTED -> problems.add(node + ": the relay's Redis user may not do what every write "
-                        + "does: " + r.detail() + " (it needs EVAL, EVALSHA, WAIT, PING, INFO, TIME, GET, SET, TYPE, RPUSH "
+                        + "does: " + r.detail() + " (it needs EVAL, EVALSHA, WAIT, ROLE, INFO, TIME, GET, SET, RPUSH "
                         + "and LPUSH, on the keys '" + config.dedupeKeyPrefix() + "*' and '" + config.deadLetterKey()
                         + "' as well as the producers' lists: check the ACL of sink.redis.username)");
                 case UNREACHABLE, CLOSED -> unreachable(node, r, config);
@@ -132,21 +132,24 @@ public final class Preflight {
     }
 
     /**
-     * What every write sends the master, run as the relay's user: the write script itself with
-     * no messages, by its text and by its digest (it reads and sets a mark under {@code sink.dedupeKeyPrefix} that expires in a
-     * second, counts the replicas by {@code INFO}, and declares the dead-letter list), {@code INFO}
-     * (the run-id fence), {@code TIME} (dead-letter entries), and {@code WAIT}. An ACL user that
-     * may not run one of them, or not on those keys, would otherwise make every batch fail after
-     * the relay had acknowledged it into its spill log.
+     * What every write sends the master, run as the relay's user: {@code INFO server} (how a new
+     * connection to the master proves which node it reached), the write script itself with no
+     * messages, by its text and by its digest (it reads and sets a mark under
+     * {@code sink.dedupeKeyPrefix} that expires in a second, and declares the dead-letter list),
+     * {@code TIME} (dead-letter entries), {@code WAIT}, and {@code ROLE} (the replicas counted
+     * under {@code minReplicas: all}). An ACL user that may not run one of them, or not on those
+     * keys, would otherwise make every batch fail after the relay had acknowledged it into its
+     * spill log.
      */
     static List<String[]> masterCommands(SinkConfig config) {
-        return List.of(new String[] {"EVAL", WriteScript.TEXT, "2", config.dedupeKeyPrefix() + "preflight",
-                        config.deadLetterKey(), "1", "", "d", "preflight", "1", "0"},
+        return List.of(new String[] {"INFO", "server"},
+                new String[] {"EVAL", WriteScript.TEXT, "2", config.dedupeKeyPrefix() + "preflight",
+                        config.deadLetterKey(), "1", "d", "preflight", "0"},
                 new String[] {"EVALSHA", WriteScript.SHA1, "2", config.dedupeKeyPrefix() + "preflight",
-                        config.deadLetterKey(), "1", "", "d", "preflight", "1", "0"},
-                new String[] {"INFO", "server"},
+                        config.deadLetterKey(), "1", "d", "preflight", "0"},
                 new String[] {"TIME"},
-                new String[] {"WAIT", "0", "0"});
+                new String[] {"WAIT", "0", "0"},
+                new String[] {"ROLE"});
     }
 
     private static void unreachable(String node, Result r, SinkConfig config) {

@@ -6,23 +6,31 @@ import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
 import dev.spillway.relay.Message;
 import dev.spillway.relay.metrics.BucketTimer;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.EventLoopGroup;
+import java.io.Closeable;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import org.redisson.api.BatchOptions;
-import org.redisson.api.BatchResult;
-import org.redisson.api.RBatch;
-import org.redisson.api.RFuture;
-import org.redisson.api.RScript;
-import org.redisson.client.RedisNoScriptException;
-import org.redisson.client.codec.ByteArrayCodec;
 
 /**
  * Writes batches of messages to the Redis master, idempotently, and reports success only when
  * the ack policy holds.
+ *
+ * <h2>One request per batch</h2>
+ * A batch goes out on the relay's connection to the master the write gate names
+ * ({@link MasterLink}, proven to be that node when it opened) as one pipelined request: the
+ * write script once per relay incarnation in the batch ({@code EVALSHA}), then
+ * {@code WAIT n timeout} when replicas must confirm, then {@code ROLE} under
+ * {@code minReplicas: all}. The master runs the scripts at once, answers {@code WAIT} when the
+ * replicas have confirmed, and {@code ROLE} in the same step, so the replicas {@code ROLE}
+ * lists as online are the ones {@code WAIT} counted: a batch counts as written only if
+ * {@code WAIT} counted at least as many. On {@code NOSCRIPT} the same request goes again with the
+ * script's text ({@code EVAL}), which caches it.
  *
  * <h2>Idempotence: a high-water mark per relay incarnation</h2>
  * Every message id is (instance, sequence); one relay incarnation hands out sequences in
@@ -41,50 +49,61 @@ import org.redisson.client.codec.ByteArrayCodec;
  * Sequences are compared as Lua numbers (doubles): exact up to 2^53 per incarnation.
  *
  * <h2>Ack policy</h2>
- * With {@code sink.ack.minReplicas} = N > 0, the batch ends with {@code WAIT N timeout} on the same
- * connection; fewer confirmations throw {@link ReplicationShortfallException}. The master's
- * {@code min-replicas-to-write} additionally makes an isolated old master refuse writes.
+ * With {@code sink.ack.minReplicas} = N > 0, fewer confirmations than N throw
+ * {@link ReplicationShortfallException}; under {@code all}, so do fewer than the master has
+ * online. The master's {@code min-replicas-to-write} additionally makes an isolated old master
+ * refuse writes.
  *
  * <p>Thread-safe, but the idempotence argument needs callers to write one batch at a time in
  * sequence order; the router does.
  */
-public final class RedisSink {
+public final class RedisSink implements Closeable {
 
+    private static final byte[] WAIT = "WAIT".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] ROLE = "ROLE".getBytes(StandardCharsets.US_ASCII);
 
-    private final RedisConnector redis;
+    private final EventLoopGroup group;
     private final SinkConfig config;
-    private final BatchOptions noWait;
     private final WriteScript script;
+    private final byte[] deadLetterKey;
+    private final byte[] waitTimeoutMillis;
     private final Timer writeTimer;
     private final Histogram batchSize;
     private final Meter applied;
     private final Meter deduped;
     private final Meter refused;
     private final Meter noScript;
-    /** The master's online replicas as the last write's script counted them ({@code minReplicas: all}). */
+    private final Meter connections;
+    /** The master's online replicas as the last write's {@code ROLE} counted them ({@code minReplicas: all}). */
     private volatile OnlineReplicas onlineSeen;
+
+    private final Object linkLock = new Object();
+    private MasterLink link; // guarded by linkLock: the open connection, if any
+    private CompletableFuture<MasterLink> opening; // guarded by linkLock
+    private String openingFor; // guarded by linkLock: "address runId" of opening
+    private boolean closed; // guarded by linkLock
+    private volatile WriteGate gate; // set by keepConnected
 
     private record OnlineReplicas(String runId, int count) {}
 
-    public RedisSink(RedisConnector redis, SinkConfig config, MetricRegistry metrics) {
-        this(redis, config, metrics, "relay");
-    }
-
-    /** @param relayName names this relay in dead-letter entries */
-    public RedisSink(RedisConnector redis, SinkConfig config, MetricRegistry metrics, String relayName) {
-        this.redis = redis;
+    /**
+     * @param group where the connection to the master does its I/O (the relay shares its
+     *     producers' event loops with it: no hand-off between reading a message and writing it)
+     * @param relayName names this relay in dead-letter entries
+     */
+    public RedisSink(EventLoopGroup group, SinkConfig config, MetricRegistry metrics, String relayName) {
+        this.group = group;
         this.config = config;
-        this.noWait = BatchOptions.defaults()
-                .executionMode(BatchOptions.ExecutionMode.IN_MEMORY)
-                .retryAttempts(0) // retries are resilience4j's, inside the breaker
-                .responseTimeout(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
         this.script = new WriteScript(config.dedupeTtl(), relayName);
+        this.deadLetterKey = config.deadLetterKey().getBytes(StandardCharsets.UTF_8);
+        this.waitTimeoutMillis = Long.toString(config.waitTimeout().toMillis()).getBytes(StandardCharsets.US_ASCII);
         this.writeTimer = metrics.timer(MetricRegistry.name(RedisSink.class, "write"), BucketTimer::latency);
         this.batchSize = metrics.histogram(MetricRegistry.name(RedisSink.class, "batch-size"));
         this.applied = metrics.meter(MetricRegistry.name(RedisSink.class, "applied"));
         this.deduped = metrics.meter(MetricRegistry.name(RedisSink.class, "deduped"));
         this.refused = metrics.meter("spillway.redis.refused-messages");
         this.noScript = metrics.meter(MetricRegistry.name(RedisSink.class, "script-reloads"));
+        this.connections = metrics.meter("spillway.redis.connections-opened");
     }
 
     /** The key holding the high-water mark of one relay incarnation. */
@@ -92,24 +111,20 @@ public final class RedisSink {
         return config.dedupeKeyPrefix() + Long.toHexString(instance);
     }
 
-    /**
-     * Writes {@code batch} (in order) and returns once the master applied it and the ack policy
-     * holds; throws otherwise, in which case the batch may or may not have been applied.
-     * Without a gate: no run-id check, WAIT for {@code minReplicas} (all = 1 here). For tests
-     * and tools.
-     */
-    public WriteResult write(List<Message> batch, boolean replay) {
-        return Stages.join(writeAsync(batch, null, replay));
+    /** {@link #writeAsync}, waited for; its failure rethrown. For tests and tools. */
+    public WriteResult write(List<Message> batch, WriteGate.State gate, boolean replay) {
+        return Stages.join(writeAsync(batch, gate, replay));
     }
 
     /**
      * Sends {@code batch} (in order) without waiting: the stage completes once the master applied
      * it and the ack policy holds, or exceptionally, in which case the batch may or may not have
-     * been applied. It completes on a Redisson I/O thread, so what runs after it must not block.
+     * been applied. It completes on the connection's event loop, so what runs after it must not
+     * block.
      *
-     * @param gate the write gate's state at send: the script checks that the node it runs on has
-     *     the run id the Sentinels name, and {@code minReplicas: all} waits for the replicas
-     *     they list as healthy; null for no check (tests)
+     * @param gate the write gate's state at send: the batch goes only to the node it names (by
+     *     address and run id), and {@code minReplicas: all} waits for the replicas it lists as
+     *     healthy
      * @param replay true for acknowledged messages from the spill (a message Redis refuses goes
      *     to the dead-letter list), false for direct writes (it is reported in the result, and
      *     the messages behind it in the batch are not sent)
@@ -118,109 +133,283 @@ public final class RedisSink {
         if (batch.isEmpty()) {
             return CompletableFuture.completedFuture(new WriteResult(0, 0));
         }
+        if (gate.master() == null || gate.runId() == null) {
+            return CompletableFuture.failedFuture(new WriteGateException("write gate names no master: "
+                    + gate.reason(), false));
+        }
         long start = System.nanoTime();
         boolean all = config.minReplicas() == SinkConfig.ALL_REPLICAS;
         OnlineReplicas seen = onlineSeen;
-        int onlineBefore = all && gate != null && seen != null && seen.runId.equals(gate.runId()) ? seen.count : 0;
+        int onlineBefore = all && seen != null && seen.runId.equals(gate.runId()) ? seen.count : 0;
         int replicas = config.waitsForReplicas()
-                ? config.replicasToWaitFor(Math.max(gate == null ? 0 : gate.replicas(), onlineBefore)) : 0;
-        byte[] runId = gate == null ? new byte[0] : gate.runId().getBytes(StandardCharsets.US_ASCII);
-        List<Long> instances = new ArrayList<>();
-        List<Object[]> args = new ArrayList<>();
-        int from = 0;
-        while (from < batch.size()) {
-            long instance = batch.get(from).instance();
-            int to = from;
-            while (to < batch.size() && batch.get(to).instance() == instance) {
-                to++;
+                ? config.replicasToWaitFor(Math.max(gate.replicas(), onlineBefore)) : 0;
+        Request request = new Request(batch, replay, replicas, all);
+        return send(gate, request, false).thenCompose(replies -> {
+            if (!request.noScript(replies)) {
+                return CompletableFuture.completedFuture(replies);
             }
-            instances.add(instance);
-            args.add(script.args(batch, from, to, runId, replay, all));
-            from = to;
+            // the master does not have the script (a promoted replica, a restart, SCRIPT FLUSH):
+            // EVALSHA ran nothing, so the request goes again with the script's text, which caches it
+            noScript.mark();
+            return send(gate, request, true);
+        }).thenApply(replies -> settle(request, gate, replies, start));
+    }
+
+    private CompletableFuture<List<Object>> send(WriteGate.State gate, Request request, boolean byText) {
+        long timeout = config.timeout().plus(request.replicas > 0 ? config.waitTimeout()
+                : java.time.Duration.ZERO).toNanos();
+        return linkFor(gate.master(), gate.runId())
+                .thenCompose(l -> l.send(request.encode(ByteBufAllocator.DEFAULT, byText), request.replies(), timeout));
+    }
+
+    private WriteResult settle(Request request, WriteGate.State gate, List<Object> replies, long start) {
+        int pushed = 0;
+        int skipped = 0;
+        int dead = 0;
+        WriteResult.Refusal refusal = null;
+        for (int k = 0; k < request.groups(); k++) {
+            if (replies.get(k) instanceof RedisErrorReply e) {
+                throw e;
+            }
         }
-        List<RFuture<List<Object>>> scripts = new ArrayList<>(args.size());
-        CompletionStage<BatchResult<?>> sent;
-        try {
-            sent = send(instances, args, replicas, scripts, false).handle((r, e) -> {
-                if (e == null) {
-                    return CompletableFuture.<BatchResult<?>>completedFuture(r);
-                }
-                if (!isNoScript(e)) {
-                    return CompletableFuture.<BatchResult<?>>failedFuture(e);
-                }
-                // the master does not have the script (a promoted replica, a restart, SCRIPT FLUSH):
-                // EVALSHA ran nothing, so the batch goes again with the script's text, which caches it
-                scripts.clear();
-                noScript.mark();
-                return send(instances, args, replicas, scripts, true);
-            }).thenCompose(s -> s);
-        } catch (RuntimeException e) {
-            return CompletableFuture.failedFuture(e);
+        int synced = request.replicas > 0 ? integer(replies.get(request.groups())) : 0;
+        int online = -1;
+        if (request.all) {
+            online = onlineIn(replies.get(replies.size() - 1), gate.master());
+            onlineSeen = new OnlineReplicas(gate.runId(), online);
         }
-        return sent.thenApply(result -> {
-            int online = all ? ((Number) scripts.get(0).toCompletableFuture().join().get(3)).intValue() : -1;
-            if (gate != null && online >= 0) {
-                onlineSeen = new OnlineReplicas(gate.runId(), online);
+        if (request.replicas > 0 && synced < request.replicas) {
+            throw new ReplicationShortfallException(synced, request.replicas);
+        }
+        if (synced < online) {
+            // 'all' means every replica attached to the master, also one the Sentinels do not
+            // list (yet): otherwise its confirmation could stand in for the one Sentinel promotes.
+            // The next batch waits for them all.
+            throw new ReplicationShortfallException(synced, online);
+        }
+        for (int k = 0; k < request.groups(); k++) {
+            List<?> r = (List<?>) replies.get(k);
+            pushed += integer(r.get(0));
+            skipped += integer(r.get(1));
+            dead += integer(r.get(2));
+            if (r.size() >= 6 && refusal == null) {
+                refusal = new WriteResult.Refusal(request.instance(k), ((Long) r.get(3)), integer(r.get(4)),
+                        new String((byte[]) r.get(5), StandardCharsets.UTF_8));
+                refused.mark(refusal.count());
             }
-            if (replicas > 0 && result.getSyncedSlaves() < replicas) {
-                throw new ReplicationShortfallException(result.getSyncedSlaves(), replicas);
-            }
-            if (result.getSyncedSlaves() < online) {
-                // 'all' means every replica attached to the master, also one the Sentinels do not
-                // list (yet): otherwise its confirmation could stand in for the one Sentinel promotes.
-                // The next batch waits for them all.
-                throw new ReplicationShortfallException(result.getSyncedSlaves(), online);
-            }
-            int pushed = 0;
-            int skipped = 0;
-            int dead = 0;
-            WriteResult.Refusal refusal = null;
-            for (int k = 0; k < scripts.size(); k++) {
-                List<Object> r = scripts.get(k).toCompletableFuture().join(); // done: the batch is
-                pushed += ((Number) r.get(0)).intValue();
-                skipped += ((Number) r.get(1)).intValue();
-                dead += ((Number) r.get(2)).intValue();
-                if (r.size() >= 7 && refusal == null) {
-                    refusal = new WriteResult.Refusal(instances.get(k), ((Number) r.get(4)).longValue(),
-                            ((Number) r.get(5)).intValue(), new String((byte[]) r.get(6), StandardCharsets.UTF_8));
-                    refused.mark(refusal.count());
-                }
-            }
-            writeTimer.update(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-            batchSize.update(batch.size());
-            applied.mark(pushed);
-            deduped.mark(skipped);
-            return new WriteResult(pushed, skipped, dead, refusal);
-        });
+        }
+        writeTimer.update(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+        batchSize.update(request.batch.size());
+        applied.mark(pushed);
+        deduped.mark(skipped);
+        return new WriteResult(pushed, skipped, dead, refusal);
+    }
+
+    private static int integer(Object reply) {
+        if (reply instanceof Long n) {
+            return n.intValue();
+        }
+        if (reply instanceof RedisErrorReply e) {
+            throw e;
+        }
+        throw new IllegalStateException("expected an integer reply, got " + reply);
+    }
+
+    /** The online replicas in {@code ROLE}'s reply; a node that says it is a replica now is refused. */
+    private static int onlineIn(Object role, String address) {
+        if (role instanceof RedisErrorReply e) {
+            throw e;
+        }
+        List<?> r = (List<?>) role;
+        if (!"master".equals(new String((byte[]) r.get(0), StandardCharsets.US_ASCII))) {
+            throw new RedisErrorReply("READONLY the node at " + address + " is a replica now (ROLE)");
+        }
+        return ((List<?>) r.get(2)).size();
     }
 
     /**
-     * One Redisson batch: the script once per incarnation ({@code EVALSHA}, or {@code EVAL} with
-     * its text when {@code text}), then {@code WAIT replicas} when {@code replicas > 0}; the
-     * scripts' futures are added to {@code scripts} in order.
+     * The connection to {@code address} proven to have {@code runId}: the open one, or one being
+     * opened; any connection to another node is closed (a batch in flight on it fails, its
+     * outcome unknown — the gate's epoch has moved anyway).
      */
-    private CompletionStage<BatchResult<?>> send(List<Long> instances, List<Object[]> args, int replicas,
-            List<RFuture<List<Object>>> scripts, boolean text) {
-        RBatch rb = redis.client().createBatch(replicas > 0 ? noWait.sync(replicas, config.waitTimeout()) : noWait);
-        for (int k = 0; k < args.size(); k++) {
-            List<Object> keys = List.of(highWaterKey(instances.get(k)), config.deadLetterKey());
-            var lua = rb.getScript(ByteArrayCodec.INSTANCE);
-            scripts.add(text
-                    ? lua.evalAsync(RScript.Mode.READ_WRITE, WriteScript.TEXT, RScript.ReturnType.LIST, keys, args.get(k))
-                    : lua.evalShaAsync(RScript.Mode.READ_WRITE, WriteScript.SHA1, RScript.ReturnType.LIST, keys,
-                            args.get(k)));
+    private CompletableFuture<MasterLink> linkFor(String address, String runId) {
+        synchronized (linkLock) {
+            if (closed) {
+                return CompletableFuture.failedFuture(new RedisLinkException("the Redis sink is closed", null));
+            }
+            MasterLink l = link;
+            if (l != null && l.isActive() && l.address().equals(address) && l.runId().equals(runId)) {
+                return l.ready();
+            }
+            String wanted = address + " " + runId;
+            if (opening != null && wanted.equals(openingFor)) {
+                return opening;
+            }
+            if (l != null) {
+                l.close();
+                link = null;
+            }
+            connections.mark();
+            CompletableFuture<MasterLink> f = MasterLink.open(group, config, address, runId);
+            opening = f;
+            openingFor = wanted;
+            f.whenComplete((opened, e) -> {
+                synchronized (linkLock) {
+                    if (opening == f) {
+                        opening = null;
+                        openingFor = null;
+                        if (opened != null && !closed) {
+                            link = opened;
+                            opened.onClose(this::reconnectSoon);
+                            return;
+                        }
+                    }
+                }
+                if (opened != null) {
+                    opened.close(); // superseded while it opened
+                } else {
+                    reconnectSoon();
+                }
+            });
+            return f;
         }
-        return rb.executeAsync();
     }
 
-    /** True when Redis answered that it does not have the script ({@code EVALSHA}'s NOSCRIPT). */
-    static boolean isNoScript(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof RedisNoScriptException) {
-                return true;
+    /**
+     * Opens the connection to the master whenever the gate opens on one, and again soon after it
+     * closes or cannot be made while the gate stays open, so that a batch rarely waits for it and
+     * {@link #connected()} tells whether the master can be reached.
+     */
+    public void keepConnected(WriteGate gate) {
+        this.gate = gate;
+        gate.addListener(s -> {
+            if (s.open()) {
+                linkFor(s.master(), s.runId());
+            }
+        });
+        WriteGate.State s = gate.state();
+        if (s.open()) {
+            linkFor(s.master(), s.runId());
+        }
+    }
+
+    private void reconnectSoon() {
+        WriteGate g = gate;
+        if (g == null || group.isShuttingDown()) {
+            return;
+        }
+        group.schedule(() -> {
+            WriteGate.State s = g.state();
+            synchronized (linkLock) {
+                if (closed || opening != null || link != null && link.isActive()) {
+                    return;
+                }
+            }
+            if (s.open()) {
+                linkFor(s.master(), s.runId());
+            }
+        }, Math.max(100, config.retryWait().toMillis()), TimeUnit.MILLISECONDS);
+    }
+
+    /** True while a connection to the master is open (proven to be the node the gate named when it opened). */
+    public boolean connected() {
+        synchronized (linkLock) {
+            return link != null && link.isActive();
+        }
+    }
+
+    /** Closes the connection to the master; later writes fail. */
+    @Override
+    public void close() {
+        synchronized (linkLock) {
+            closed = true;
+            if (link != null) {
+                link.close();
+                link = null;
             }
         }
-        return false;
     }
 
+    /**
+     * One batch as one request: the script per incarnation (a stretch of the batch), then
+     * {@code WAIT} and {@code ROLE} as the ack policy asks.
+     */
+    private final class Request {
+        final List<Message> batch;
+        final boolean replay;
+        final int replicas;
+        final boolean all;
+        private final int[] bounds; // groups + 1 offsets into batch: group k is [bounds[k], bounds[k+1])
+
+        Request(List<Message> batch, boolean replay, int replicas, boolean all) {
+            this.batch = batch;
+            this.replay = replay;
+            this.replicas = replicas;
+            this.all = all;
+            int groups = 1;
+            for (int i = 1; i < batch.size(); i++) {
+                if (batch.get(i).instance() != batch.get(i - 1).instance()) {
+                    groups++;
+                }
+            }
+            bounds = new int[groups + 1];
+            int g = 1;
+            for (int i = 1; i < batch.size(); i++) {
+                if (batch.get(i).instance() != batch.get(i - 1).instance()) {
+                    bounds[g++] = i;
+                }
+            }
+            bounds[groups] = batch.size();
+        }
+
+        int groups() {
+            return bounds.length - 1;
+        }
+
+        long instance(int group) {
+            return batch.get(bounds[group]).instance();
+        }
+
+        int replies() {
+            return groups() + (replicas > 0 ? 1 : 0) + (all ? 1 : 0);
+        }
+
+        ByteBuf encode(ByteBufAllocator alloc, boolean byText) {
+            int size = 64;
+            byte[][] marks = new byte[groups()][];
+            for (int k = 0; k < groups(); k++) {
+                marks[k] = highWaterKey(instance(k)).getBytes(StandardCharsets.UTF_8);
+                size += WriteScript.bytesAtMost(batch, bounds[k], bounds[k + 1], marks[k], deadLetterKey);
+            }
+            ByteBuf out = alloc.ioBuffer(size);
+            for (int k = 0; k < groups(); k++) {
+                script.write(out, byText, marks[k], deadLetterKey, batch, bounds[k], bounds[k + 1], replay);
+            }
+            if (replicas > 0) {
+                RespWriter.command(out, 3);
+                RespWriter.word(out, WAIT);
+                RespWriter.word(out, replicas);
+                RespWriter.word(out, waitTimeoutMillis);
+            }
+            if (all) {
+                RespWriter.command(out, 1);
+                RespWriter.word(out, ROLE);
+            }
+            return out;
+        }
+
+        /** True when a script answered NOSCRIPT and none answered another error. */
+        boolean noScript(List<Object> replies) {
+            boolean missing = false;
+            for (int k = 0; k < groups(); k++) {
+                if (replies.get(k) instanceof RedisErrorReply e) {
+                    if (!e.isNoScript()) {
+                        return false;
+                    }
+                    missing = true;
+                }
+            }
+            return missing;
+        }
+    }
 }

@@ -8,15 +8,13 @@ import java.nio.file.Path;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.TrustManagerFactory;
-import org.redisson.config.Config;
-import org.redisson.config.SslVerificationMode;
 
 /**
  * TLS towards the Redis nodes and the Sentinels ({@code sink.redis.tls}): whom to trust (a PEM
  * CA bundle, or the JVM's default trust store), the client certificate to show (for
  * {@code tls-auth-clients yes}), and whether the server's certificate must name the host
- * connected to. One set of material serves Redisson ({@link #applyTo}) and the relay's own
- * connections to the Sentinels and the master ({@link #newHandler}), so both trust the same.
+ * connected to. One set of material serves every connection of the relay's, to the Sentinels
+ * and to the master ({@link #newHandler}), so all trust the same.
  * The files are read once, when the configuration is built: a missing or malformed file stops
  * the relay at start, naming the setting.
  *
@@ -112,17 +110,6 @@ public final class RedisTls {
      */
     public SslHandler newHandler(ByteBufAllocator alloc, String host, int port) {
         return context.newHandler(alloc, host, port);
-    }
-
-    /** The same trust, identity and hostname check for Redisson's connections. */
-    void applyTo(Config redisson) {
-        redisson.setSslVerificationMode(verifyHostname ? SslVerificationMode.STRICT : SslVerificationMode.CA_ONLY);
-        if (trust != null) {
-            redisson.setSslTrustManagerFactory(trust);
-        }
-        if (keys != null) {
-            redisson.setSslKeyManagerFactory(keys);
-        }
     }
 
     @Override

@@ -12,10 +12,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.redisson.client.RedisConnectionException;
-import org.redisson.client.RedisException;
-import org.redisson.client.RedisReadonlyException;
-import org.redisson.client.RedisResponseTimeoutException;
+import dev.spillway.relay.net.Transport;
+import io.netty.channel.EventLoopGroup;
+import java.util.concurrent.TimeUnit;
 
 class GuardedSinkTest {
 
@@ -31,31 +30,40 @@ class GuardedSinkTest {
         SinkConfig cfg = SinkConfig.builder().sentinels(List.of("127.0.0.1:" + deadPort))
                 .retryWait(Duration.ofMillis(1)).build();
         MetricRegistry metrics = new MetricRegistry();
-        try (RedisConnector connector = new RedisConnector(cfg)) {
+        EventLoopGroup group = Transport.get().newGroup(1);
+        try (RedisSink redis = new RedisSink(group, cfg, metrics, "test")) {
             WriteGate gate = new WriteGate();
-            gate.open("127.0.0.1:" + deadPort, "", 0);
-            GuardedSink sink = new GuardedSink(new RedisSink(connector, cfg, metrics), gate, cfg, metrics);
+            gate.open("127.0.0.1:" + deadPort, "0123", 0);
+            GuardedSink sink = new GuardedSink(redis, gate, cfg, metrics);
             for (int i = 0; i < cfg.breakerMinCalls(); i++) {
-                assertThatThrownBy(() -> sink.write(BATCH, false)).isInstanceOf(RedisConnectionException.class)
-                        .hasMessageContaining("no connection to the Sentinel group");
+                assertThatThrownBy(() -> sink.write(BATCH, false)).isInstanceOf(RedisLinkException.class)
+                        .hasMessageContaining("cannot connect to the master 127.0.0.1:" + deadPort);
             }
             assertThat(sink.breaker().getState()).isEqualTo(CircuitBreaker.State.OPEN);
             assertThat(sink.permitsCalls()).isFalse();
             assertThatThrownBy(() -> sink.write(BATCH, false)).isInstanceOf(CallNotPermittedException.class);
             assertThat(metrics.meter(MetricRegistry.name(GuardedSink.class, "retries")).getCount())
                     .as("connection errors are retried").isEqualTo(cfg.breakerMinCalls() * (cfg.retryAttempts() - 1L));
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
     }
 
     @Test
     void retriesOnlyTransientErrors() {
         var transientError = GuardedSink.isTransient();
-        assertThat(transientError.test(new RedisConnectionException("Connection refused"))).isTrue();
-        assertThat(transientError.test(new RedisReadonlyException("READONLY You can't write against a read only replica."))).isTrue();
-        assertThat(transientError.test(new RedisException("LOADING Redis is loading the dataset in memory"))).isTrue();
-        assertThat(transientError.test(new RedisResponseTimeoutException("timeout"))).isFalse();
+        assertThat(transientError.test(new RedisLinkException("cannot connect: Connection refused", null))).isTrue();
+        assertThat(transientError.test(new RedisErrorReply("READONLY You can't write against a read only replica."))).isTrue();
+        assertThat(transientError.test(new RedisErrorReply("LOADING Redis is loading the dataset in memory"))).isTrue();
+        assertThat(transientError.test(new RedisErrorReply("MASTERDOWN Link with MASTER is down"))).isTrue();
+        assertThat(transientError.test(new RedisErrorReply("SPILLWAY-FENCE the node at 127.0.0.1:6379 has run id x"))).isTrue();
+        assertThat(transientError.test(new java.util.concurrent.CompletionException(
+                new RedisErrorReply("TRYAGAIN Multiple keys request during rehashing of slot")))).isTrue();
+        assertThat(transientError.test(new RedisReplyTimeoutException("no answer"))).isFalse();
         assertThat(transientError.test(new ReplicationShortfallException(0, 1))).isFalse();
-        assertThat(transientError.test(new RedisException("ERR unknown command"))).isFalse();
+        assertThat(transientError.test(new RedisErrorReply("ERR unknown command"))).isFalse();
+        assertThat(transientError.test(new RedisErrorReply("OOM command not allowed when used memory > 'maxmemory'.")))
+                .isFalse();
     }
 
     @Test
@@ -110,7 +118,7 @@ class GuardedSinkTest {
             sent.incrementAndGet();
             gate.close("+odown master mymaster 127.0.0.1 6379 #quorum 2/2");
             gate.open("127.0.0.1:6380", "def", 2);
-            return java.util.concurrent.CompletableFuture.failedFuture(new RedisConnectionException("Connection refused"));
+            return java.util.concurrent.CompletableFuture.failedFuture(new RedisLinkException("Connection refused", null));
         }, gate, cfg, new MetricRegistry());
         assertThatThrownBy(() -> sink.write(BATCH, false)).isInstanceOf(WriteGateException.class);
         assertThat(sent).as("the retry would go to a master the gate no longer stands behind").hasValue(1);
