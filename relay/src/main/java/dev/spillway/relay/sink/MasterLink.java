@@ -21,6 +21,7 @@ import io.netty.handler.codec.redis.RedisBulkStringAggregator;
 import io.netty.handler.codec.redis.RedisDecoder;
 import io.netty.handler.codec.redis.RedisMessage;
 import io.netty.handler.codec.redis.SimpleStringRedisMessage;
+import io.netty.channel.unix.IntegerUnixChannelOption;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
@@ -77,7 +78,7 @@ final class MasterLink {
      * {@link RedisErrorReply} {@code SPILLWAY-FENCE ...} when the node is another one.
      */
     static CompletableFuture<MasterLink> open(EventLoopGroup group, SinkConfig config, String address,
-            String runId) {
+            String runId, int fewestReplyBytes) {
         CompletableFuture<MasterLink> opened = new CompletableFuture<>();
         int colon = address.lastIndexOf(':');
         String host;
@@ -114,6 +115,7 @@ final class MasterLink {
                     MasterLink link = new MasterLink(address, runId, f.channel(), replies);
                     link.handshake(config).whenComplete((ok, e) -> {
                         if (e == null) {
+                            link.wakeOnlyFor(fewestReplyBytes);
                             opened.complete(link);
                         } else {
                             link.close();
@@ -155,6 +157,22 @@ final class MasterLink {
             return null;
         });
     }
+
+    /**
+     * Lets the connection wake its event loop only once {@code bytes} have arrived (SO_RCVLOWAT,
+     * native transport only), so that a batch's script reply, which the master writes at once,
+     * need not wake the relay a second time before {@code WAIT}'s. Every piece of replies the
+     * node writes on its own must be at least that long, or it waits for its timeout (late,
+     * never lost); the sink says how long.
+     */
+    private void wakeOnlyFor(int bytes) {
+        if (bytes > 1 && Transport.get() == Transport.EPOLL) {
+            channel.config().setOption(SO_RCVLOWAT, bytes);
+        }
+    }
+
+    /** setsockopt(SOL_SOCKET, SO_RCVLOWAT) as Linux numbers them. */
+    private static final IntegerUnixChannelOption SO_RCVLOWAT = new IntegerUnixChannelOption("SO_RCVLOWAT", 1, 18);
 
     private static String runIdIn(String info) {
         int at = info.indexOf("run_id:");

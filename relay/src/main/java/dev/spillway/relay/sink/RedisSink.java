@@ -250,7 +250,7 @@ public final class RedisSink implements Closeable {
                 link = null;
             }
             connections.mark();
-            CompletableFuture<MasterLink> f = MasterLink.open(group, config, address, runId);
+            CompletableFuture<MasterLink> f = MasterLink.open(group, config, address, runId, fewestReplyBytes());
             opening = f;
             openingFor = wanted;
             f.whenComplete((opened, e) -> {
@@ -316,6 +316,21 @@ public final class RedisSink implements Closeable {
         synchronized (linkLock) {
             return link != null && link.isActive();
         }
+    }
+
+    /**
+     * How many bytes must have come before the connection wakes the relay: each piece of a
+     * batch's replies that the master can write on its own must reach it. The master writes the
+     * scripts' replies as soon as they ran and {@code WAIT}'s and {@code ROLE}'s when the
+     * replicas confirmed, together ({@code ROLE} runs in the same step); should {@code ROLE} come
+     * after a {@code WAIT} that answered at once, {@code ROLE}'s reply comes alone, and it is 24
+     * bytes at least ({@code *3 $6 master :0 *0}; every error is longer). A script's reply of up
+     * to 9,999 messages is 16 to 19 bytes ({@code *3 :n :0 :0}): with 20, it no longer wakes the
+     * relay a second time per batch. Without {@code ROLE} ({@code minReplicas} a number or 0)
+     * the last piece can be {@code WAIT}'s 4 bytes alone, and every reply wakes it.
+     */
+    private int fewestReplyBytes() {
+        return config.minReplicas() == SinkConfig.ALL_REPLICAS ? 20 : 1;
     }
 
     /** Closes the connection to the master; later writes fail. */

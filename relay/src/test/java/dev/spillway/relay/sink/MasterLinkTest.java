@@ -76,12 +76,12 @@ class MasterLinkTest {
     void opensOnlyOnTheNodeWhoseRunIdTheGateNames() throws Exception {
         ScriptedNode n = node(w -> "+PONG\r\n");
         SinkConfig cfg = SinkConfig.builder().username("spillway").password("s3cret").build();
-        MasterLink link = MasterLink.open(group, cfg, n.address(), "abc123").get(5, TimeUnit.SECONDS);
+        MasterLink link = MasterLink.open(group, cfg, n.address(), "abc123", 1).get(5, TimeUnit.SECONDS);
         assertThat(link.isActive()).isTrue();
         assertThat(n.received).startsWith(List.of("AUTH", "spillway", "s3cret"), List.of("INFO", "server"));
         link.close();
 
-        assertThatThrownBy(() -> MasterLink.open(group, cfg, n.address(), "def456").join())
+        assertThatThrownBy(() -> MasterLink.open(group, cfg, n.address(), "def456", 1).join())
                 .hasCauseInstanceOf(RedisErrorReply.class)
                 .hasMessageContaining("SPILLWAY-FENCE the node at " + n.address() + " has run id abc123")
                 .hasMessageContaining("(run id def456)");
@@ -93,7 +93,7 @@ class MasterLinkTest {
                 ? "-WRONGPASS invalid username-password pair or user is disabled.\r\n" : INFO_ABC);
         nodes.add(n);
         SinkConfig cfg = SinkConfig.builder().password("wrong").build();
-        assertThatThrownBy(() -> MasterLink.open(group, cfg, n.address(), "abc123").join())
+        assertThatThrownBy(() -> MasterLink.open(group, cfg, n.address(), "abc123", 1).join())
                 .hasCauseInstanceOf(RedisLinkException.class)
                 .hasMessageContaining("refused the relay's AUTH: WRONGPASS")
                 .hasMessageContaining("sink.redis.username and password");
@@ -105,7 +105,7 @@ class MasterLinkTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
-        assertThatThrownBy(() -> MasterLink.open(group, SinkConfig.builder().build(), "127.0.0.1:" + port, "x").join())
+        assertThatThrownBy(() -> MasterLink.open(group, SinkConfig.builder().build(), "127.0.0.1:" + port, "x", 1).join())
                 .hasCauseInstanceOf(RedisLinkException.class).hasMessageContaining("cannot connect to the master");
     }
 
@@ -119,7 +119,7 @@ class MasterLinkTest {
             default -> "-ERR unknown command '" + w.get(0) + "'\r\n";
         });
         n.piecemeal = true;
-        MasterLink link = MasterLink.open(group, SinkConfig.builder().build(), n.address(), "abc123")
+        MasterLink link = MasterLink.open(group, SinkConfig.builder().build(), n.address(), "abc123", 1)
                 .get(5, TimeUnit.SECONDS);
         long timeout = SECOND.toNanos() * 5;
         CompletableFuture<List<Object>> first = link.send(commands("ECHO hello", "NUM 42"), 2, timeout);
@@ -141,7 +141,7 @@ class MasterLinkTest {
     @Test
     void aSendNotAnsweredInTimeFailsAndClosesTheConnectionSoNoLateReplyIsMisread() throws Exception {
         ScriptedNode n = node(w -> w.get(0).equals("SLOW") ? ScriptedNode.FREEZE : ":1\r\n");
-        MasterLink link = MasterLink.open(group, SinkConfig.builder().build(), n.address(), "abc123")
+        MasterLink link = MasterLink.open(group, SinkConfig.builder().build(), n.address(), "abc123", 1)
                 .get(5, TimeUnit.SECONDS);
         CompletableFuture<List<Object>> slow = link.send(commands("SLOW"), 1, Duration.ofMillis(200).toNanos());
         CompletableFuture<List<Object>> behind = link.send(commands("FAST"), 1, SECOND.toNanos() * 5);
@@ -157,9 +157,31 @@ class MasterLinkTest {
     }
 
     @Test
+    void itWakesOnlyOnceTheFewestBytesAllRepliesMakeHaveCome() throws Exception {
+        // the master writes a batch's script reply at once and WAIT's later: a connection told that
+        // the replies make at least 20 bytes does not wake for the first ones alone
+        org.junit.jupiter.api.Assumptions.assumeTrue(Transport.get() == Transport.EPOLL, "SO_RCVLOWAT: native epoll");
+        ScriptedNode n = node(w -> switch (w.get(0)) {
+            case "SHORT" -> ":1\r\n"; // 4 bytes
+            case "PAD" -> bulk("x".repeat(30));
+            default -> null;
+        });
+        MasterLink link = MasterLink.open(group, SinkConfig.builder().build(), n.address(), "abc123", 20)
+                .get(5, TimeUnit.SECONDS);
+        CompletableFuture<List<Object>> alone = link.send(commands("SHORT"), 1, Duration.ofMillis(300).toNanos());
+        assertThatThrownBy(() -> alone.get(5, TimeUnit.SECONDS)).as("4 bytes never reach 20: not lost, late")
+                .hasCauseInstanceOf(RedisReplyTimeoutException.class);
+        MasterLink again = MasterLink.open(group, SinkConfig.builder().build(), n.address(), "abc123", 20)
+                .get(5, TimeUnit.SECONDS);
+        List<Object> both = again.send(commands("SHORT", "PAD"), 2, SECOND.toNanos() * 5).get(5, TimeUnit.SECONDS);
+        assertThat(both.get(0)).isEqualTo(1L);
+        assertThat(new String((byte[]) both.get(1), StandardCharsets.UTF_8)).hasSize(30);
+    }
+
+    @Test
     void aConnectionThatClosesFailsEverySendStillWaiting() throws Exception {
         ScriptedNode n = node(w -> w.get(0).equals("QUIT") ? ScriptedNode.HANG_UP : null);
-        MasterLink link = MasterLink.open(group, SinkConfig.builder().build(), n.address(), "abc123")
+        MasterLink link = MasterLink.open(group, SinkConfig.builder().build(), n.address(), "abc123", 1)
                 .get(5, TimeUnit.SECONDS);
         CompletableFuture<List<Object>> waiting = link.send(commands("BLOCKED"), 1, SECOND.toNanos() * 5);
         CompletableFuture<List<Object>> last = link.send(commands("QUIT"), 1, SECOND.toNanos() * 5);
