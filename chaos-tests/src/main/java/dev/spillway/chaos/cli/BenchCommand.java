@@ -7,6 +7,7 @@ import dev.spillway.chaos.bench.BulkLoadScenario;
 import dev.spillway.chaos.bench.ConnectionsLoad;
 import dev.spillway.chaos.bench.CpuAccounting;
 import dev.spillway.chaos.bench.FailoverScenario;
+import dev.spillway.chaos.bench.Goals;
 import dev.spillway.chaos.bench.RedisBenchmarkScenario;
 import dev.spillway.chaos.bench.ResultsTable;
 import dev.spillway.chaos.bench.RssSampler;
@@ -116,9 +117,7 @@ public final class BenchCommand implements Callable<Integer> {
         CpuAccounting cpu = CpuAccounting.of(cluster.group(), cluster.relays(), cluster.haproxy());
         if (scenario == Scenario.scale) {
             table.addAll(scale(cluster, cpu).run());
-            table.print();
-            System.out.println("JSON: " + JsonFile.write(json, table.toJson()));
-            return 0;
+            return finish(table);
         }
         RssSampler rss = new RssSampler(cluster.relays());
         rss.start();
@@ -132,9 +131,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         if (scenario == Scenario.matrix) {
             table.addAll(rss.stop());
-            table.print();
-            System.out.println("JSON: " + JsonFile.write(json, table.toJson()));
-            return 0;
+            return finish(table);
         }
         int offered = rate > 0 ? rate
                 : (int) Math.max(100, RedisBenchmarkScenario.peakThroughRelays(benchmark).orElse(4000) / 2);
@@ -145,9 +142,17 @@ public final class BenchCommand implements Callable<Integer> {
             table.addAll(new FailoverScenario(cluster, failoverRate, cpu).run());
         }
         table.addAll(new SpillScenario(backlog).run());
+        return finish(table);
+    }
 
+    /** Prints the tables and each goal's figure, and writes the JSON file (rows and goals). */
+    private int finish(ResultsTable table) throws IOException {
         table.print();
-        System.out.println("JSON: " + JsonFile.write(json, table.toJson()));
+        List<Goals.Goal> goals = Goals.of(table.rows());
+        Goals.print(goals, System.out);
+        Map<String, Object> out = table.toJson();
+        out.put("goals", goals);
+        System.out.println("JSON: " + JsonFile.write(json, out));
         return 0;
     }
 
