@@ -12,6 +12,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.unix.IntegerUnixChannelOption;
 import io.netty.handler.codec.redis.ArrayRedisMessage;
 import io.netty.handler.codec.redis.ErrorRedisMessage;
 import io.netty.handler.codec.redis.FullBulkStringRedisMessage;
@@ -21,15 +22,23 @@ import io.netty.handler.codec.redis.RedisBulkStringAggregator;
 import io.netty.handler.codec.redis.RedisDecoder;
 import io.netty.handler.codec.redis.RedisMessage;
 import io.netty.handler.codec.redis.SimpleStringRedisMessage;
-import io.netty.channel.unix.IntegerUnixChannelOption;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.NetUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The relay's connection to the master: one TCP connection to the node the write gate names,
@@ -43,7 +52,9 @@ import java.util.concurrent.TimeUnit;
  * ({@code INFO server}), proves it for every batch sent on the connection afterwards. A
  * connection that closes is not reopened behind the relay's back: the next write opens a new one
  * and asks again. (The write script used to ask inside every batch; that was about a fifth of
- * the master's CPU per batch.)
+ * the master's CPU per batch.) This holds as long as a TCP connection to the address reaches one
+ * Redis process, as it does directly, through NAT or a TCP proxy; not through a proxy that
+ * speaks Redis and spreads commands over servers.
  *
  * <h2>Replies</h2>
  * Every {@link #send} says how many replies its commands produce and gets them, in order, as
@@ -53,32 +64,53 @@ import java.util.concurrent.TimeUnit;
  * {@link RedisReplyTimeoutException} (and the connection closed, so that no late reply is taken
  * for another's) when they do not all come in time.
  *
+ * <h2>An idle connection is checked</h2>
+ * After {@code sink.redis.timeout} without a send, the link sends {@code PING}; no answer in time
+ * closes it, as for any send. A path that died silently (an expired NAT entry, a host gone without
+ * a reset) is found then, not by the next batch.
+ *
  * <p>Thread-safe: {@link #send} may be called from any thread; the queue of expected replies is
  * confined to the connection's event loop.
  */
 final class MasterLink {
 
+    private static final Logger LOG = LoggerFactory.getLogger(MasterLink.class);
+
+    /** setsockopt(SOL_SOCKET, SO_RCVLOWAT) as Linux numbers them. */
+    private static final IntegerUnixChannelOption SO_RCVLOWAT = new IntegerUnixChannelOption("SO_RCVLOWAT", 1, 18);
+
     private final String address;
     private final String runId;
     private final Channel channel;
     private final Replies replies;
+    private final long timeoutNanos;
     private final CompletableFuture<MasterLink> ready = CompletableFuture.completedFuture(this);
+    private int onlineAtOpen = -1;
 
-    private MasterLink(String address, String runId, Channel channel, Replies replies) {
+    private MasterLink(String address, String runId, Channel channel, Replies replies, long timeoutNanos) {
         this.address = address;
         this.runId = runId;
         this.channel = channel;
         this.replies = replies;
+        this.timeoutNanos = timeoutNanos;
+        replies.link = this;
     }
 
     /**
      * Connects to {@code address} (host:port) with the relay's TLS and credentials, and checks
-     * that the node there has {@code runId}. Fails with {@link RedisLinkException} when no
-     * connection could be made or the node refused the credentials, and with a
+     * that the node there has {@code runId}; with {@code countReplicas}, also asks {@code ROLE}
+     * how many replicas are online ({@link #onlineAtOpen()}). Completes within
+     * {@code connectTimeout + timeout}: with the link, with {@link RedisLinkException} when no
+     * connection could be made or the node refused the credentials, with a
      * {@link RedisErrorReply} {@code SPILLWAY-FENCE ...} when the node is another one.
+     *
+     * @param resolver where a host name is looked up (never the event loop: a slow resolver
+     *     would stall every producer on it)
+     * @param fewestReplyBytes how many bytes must have come before a batch's replies wake the
+     *     relay (see {@link #send}); 1 for no such wait
      */
-    static CompletableFuture<MasterLink> open(EventLoopGroup group, SinkConfig config, String address,
-            String runId, int fewestReplyBytes) {
+    static CompletableFuture<MasterLink> open(EventLoopGroup group, Executor resolver, SinkConfig config,
+            String address, String runId, boolean countReplicas, int fewestReplyBytes) {
         CompletableFuture<MasterLink> opened = new CompletableFuture<>();
         int colon = address.lastIndexOf(':');
         String host;
@@ -90,7 +122,42 @@ final class MasterLink {
             opened.completeExceptionally(new RedisLinkException("not a host:port address: " + address, e));
             return opened;
         }
-        Replies replies = new Replies(address);
+        long deadline = config.connectTimeout().plus(config.timeout()).toMillis();
+        ScheduledFuture<?> late = group.schedule(() -> opened.completeExceptionally(new RedisLinkException(
+                "no connection to the master " + address + " within " + deadline + " ms", null)), deadline,
+                TimeUnit.MILLISECONDS);
+        opened.whenComplete((l, e) -> late.cancel(false));
+        resolve(host, port, resolver).whenComplete((at, unresolved) -> {
+            if (unresolved != null) {
+                opened.completeExceptionally(new RedisLinkException("cannot resolve the master's host " + host
+                        + ": " + NodeProbe.reason(unresolved), unresolved));
+                return;
+            }
+            connect(group, config, address, runId, countReplicas, fewestReplyBytes, host, at, opened);
+        });
+        return opened;
+    }
+
+    private static CompletableFuture<InetSocketAddress> resolve(String host, int port, Executor resolver) {
+        if (NetUtil.isValidIpV4Address(host) || NetUtil.isValidIpV6Address(host)) {
+            return CompletableFuture.completedFuture(new InetSocketAddress(NetUtil.createInetAddressFromIpAddressString(
+                    host), port));
+        }
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return new InetSocketAddress(InetAddress.getByName(host), port);
+            } catch (UnknownHostException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        }, resolver);
+    }
+
+    private static void connect(EventLoopGroup group, SinkConfig config, String address, String runId,
+            boolean countReplicas, int fewestReplyBytes, String host, InetSocketAddress at,
+            CompletableFuture<MasterLink> opened) {
+        boolean tls = config.tls() != null;
+        Replies replies = new Replies(address, tls ? 1 : fewestReplyBytes);
+        long timeout = config.timeout().toNanos();
         new Bootstrap().group(group).channel(Transport.get().socketChannel())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
                 .option(ChannelOption.SO_KEEPALIVE, true)
@@ -98,54 +165,63 @@ final class MasterLink {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        if (config.tls() != null) {
-                            ch.pipeline().addLast(config.tls().newHandler(ch.alloc(), host, port));
+                        if (tls) {
+                            ch.pipeline().addLast(config.tls().newHandler(ch.alloc(), host, at.getPort()));
                         }
-                        ch.pipeline().addLast(new RedisDecoder(), new RedisBulkStringAggregator(),
+                        ch.pipeline().addLast(new IdleStateHandler(0, 0, timeout, TimeUnit.NANOSECONDS),
+                                replies.arrivals(), new RedisDecoder(), new RedisBulkStringAggregator(),
                                 new RedisArrayAggregator(), replies);
                     }
                 })
-                .connect(host, port)
+                .connect(at)
                 .addListener((ChannelFutureListener) f -> {
                     if (!f.isSuccess()) {
                         opened.completeExceptionally(new RedisLinkException("cannot connect to the master "
                                 + address + ": " + NodeProbe.reason(f.cause()), f.cause()));
                         return;
                     }
-                    MasterLink link = new MasterLink(address, runId, f.channel(), replies);
-                    link.handshake(config).whenComplete((ok, e) -> {
+                    MasterLink link = new MasterLink(address, runId, f.channel(), replies, timeout);
+                    opened.whenComplete((l, e) -> {
+                        if (e != null) {
+                            link.close(); // refused, fenced, or too late
+                        }
+                    });
+                    link.handshake(config, countReplicas).whenComplete((ok, e) -> {
                         if (e == null) {
-                            link.wakeOnlyFor(fewestReplyBytes);
                             opened.complete(link);
                         } else {
-                            link.close();
                             opened.completeExceptionally(e);
                         }
                     });
                 });
-        return opened;
     }
 
-    /** {@code AUTH} when the relay has a password, then {@code INFO server}: is this the node the gate names? */
-    private CompletableFuture<Void> handshake(SinkConfig config) {
+    /**
+     * {@code AUTH} when the relay has a password, {@code INFO server} — is this the node the gate
+     * names? — and, when asked, {@code ROLE}: how many replicas are online, so that the first
+     * batch on this connection waits for them all.
+     */
+    private CompletableFuture<Void> handshake(SinkConfig config, boolean countReplicas) {
         ByteBuf out = channel.alloc().buffer(128);
-        int expected = 1;
-        if (config.password() != null) {
+        boolean auth = config.password() != null;
+        if (auth) {
             if (config.username() != null) {
                 RespWriter.command(out, "AUTH", config.username(), config.password());
             } else {
                 RespWriter.command(out, "AUTH", config.password());
             }
-            expected++;
         }
         RespWriter.command(out, "INFO", "server");
-        boolean auth = expected == 2;
-        return send(out, expected, config.timeout().toNanos()).thenApply(values -> {
+        if (countReplicas) {
+            RespWriter.command(out, "ROLE");
+        }
+        int expected = (auth ? 1 : 0) + 1 + (countReplicas ? 1 : 0);
+        return send(out, expected, config.timeout().toNanos(), 1).thenApply(values -> {
             if (auth && values.get(0) instanceof RedisErrorReply refused) {
                 throw new RedisLinkException("the master " + address + " refused the relay's AUTH: "
                         + refused.error() + " (check sink.redis.username and password)", null);
             }
-            Object info = values.get(values.size() - 1);
+            Object info = values.get(auth ? 1 : 0);
             if (info instanceof RedisErrorReply e) {
                 throw e;
             }
@@ -154,25 +230,12 @@ final class MasterLink {
                 throw new RedisErrorReply("SPILLWAY-FENCE the node at " + address + " has run id " + found
                         + ", not the master's the Sentinels name (run id " + runId + ")");
             }
+            if (countReplicas) {
+                onlineAtOpen = onlineReplicas(values.get(values.size() - 1), address);
+            }
             return null;
         });
     }
-
-    /**
-     * Lets the connection wake its event loop only once {@code bytes} have arrived (SO_RCVLOWAT,
-     * native transport only), so that a batch's script reply, which the master writes at once,
-     * need not wake the relay a second time before {@code WAIT}'s. Every piece of replies the
-     * node writes on its own must be at least that long, or it waits for its timeout (late,
-     * never lost); the sink says how long.
-     */
-    private void wakeOnlyFor(int bytes) {
-        if (bytes > 1 && Transport.get() == Transport.EPOLL) {
-            channel.config().setOption(SO_RCVLOWAT, bytes);
-        }
-    }
-
-    /** setsockopt(SOL_SOCKET, SO_RCVLOWAT) as Linux numbers them. */
-    private static final IntegerUnixChannelOption SO_RCVLOWAT = new IntegerUnixChannelOption("SO_RCVLOWAT", 1, 18);
 
     private static String runIdIn(String info) {
         int at = info.indexOf("run_id:");
@@ -186,12 +249,29 @@ final class MasterLink {
         return info.substring(at + 7, end);
     }
 
+    /** The online replicas in a {@code ROLE} reply; a node that says it is a replica now is refused. */
+    static int onlineReplicas(Object role, String address) {
+        if (role instanceof RedisErrorReply e) {
+            throw e;
+        }
+        List<?> r = (List<?>) role;
+        if (!"master".equals(new String((byte[]) r.get(0), StandardCharsets.US_ASCII))) {
+            throw new RedisErrorReply("READONLY the node at " + address + " is a replica now (ROLE)");
+        }
+        return ((List<?>) r.get(2)).size();
+    }
+
     String address() {
         return address;
     }
 
     String runId() {
         return runId;
+    }
+
+    /** The master's online replicas when the connection opened, as {@code ROLE} listed them; -1 if not asked. */
+    int onlineAtOpen() {
+        return onlineAtOpen;
     }
 
     /** This link, as a completed future (one object per link, not per batch). */
@@ -206,9 +286,16 @@ final class MasterLink {
     /**
      * Writes {@code commands} (which the link now owns) and completes with their {@code expected}
      * replies; see the class comment for how it fails. Returns at once.
+     *
+     * @param fewestReplyBytes the fewest bytes any piece of these replies the node writes on its
+     *     own can make: until that many have come, the connection does not wake the relay
+     *     (SO_RCVLOWAT, native transport, no TLS). A batch's scripts answer at once and its
+     *     {@code WAIT} later: with this, the scripts' reply alone does not wake the relay. Bytes
+     *     that arrive in smaller pieces than the node wrote them (a segment boundary) are seen:
+     *     after a read that left replies owed, the connection wakes for every byte until they came.
      */
-    CompletableFuture<List<Object>> send(ByteBuf commands, int expected, long timeoutNanos) {
-        Exchange exchange = new Exchange(expected);
+    CompletableFuture<List<Object>> send(ByteBuf commands, int expected, long timeoutNanos, int fewestReplyBytes) {
+        Exchange exchange = new Exchange(expected, fewestReplyBytes);
         if (channel.eventLoop().inEventLoop()) {
             write(commands, exchange, timeoutNanos);
         } else {
@@ -239,6 +326,13 @@ final class MasterLink {
         });
     }
 
+    /** A {@code PING} on a connection nothing was sent on for a while: no answer in time closes it. */
+    private void ping() {
+        ByteBuf out = channel.alloc().buffer(16);
+        RespWriter.command(out, "PING");
+        write(out, new Exchange(1, 1), timeoutNanos);
+    }
+
     void close() {
         channel.close();
     }
@@ -256,28 +350,52 @@ final class MasterLink {
     /** One send's expected replies. */
     private static final class Exchange {
         final int expected;
+        final int fewestReplyBytes;
         final List<Object> values;
         final CompletableFuture<List<Object>> future = new CompletableFuture<>();
         ScheduledFuture<?> timeout;
 
-        Exchange(int expected) {
+        Exchange(int expected, int fewestReplyBytes) {
             this.expected = expected;
+            this.fewestReplyBytes = fewestReplyBytes;
             this.values = new ArrayList<>(expected);
         }
     }
 
-    /** Matches replies to exchanges, in order; fails what is left when the connection closes. */
+    /**
+     * Matches replies to exchanges, in order; fails what is left when the connection closes; keeps
+     * the connection's low-water mark; pings an idle connection.
+     */
     private static final class Replies extends ChannelInboundHandlerAdapter {
         private final String address;
+        private final int lowWater; // the mark while nothing is owed: a batch's, or 1
         private final ArrayDeque<Exchange> waiting = new ArrayDeque<>(); // event loop only
         private Throwable failure; // event loop only: why the connection is being closed
+        private boolean arrived; // event loop only: bytes came in the current read
+        private int mark = 1; // event loop only: the SO_RCVLOWAT set now
+        MasterLink link;
 
-        Replies(String address) {
+        Replies(String address, int lowWater) {
             this.address = address;
+            this.lowWater = lowWater;
+        }
+
+        /** Notes that bytes came, before they are decoded. */
+        ChannelInboundHandlerAdapter arrivals() {
+            return new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                    arrived = true;
+                    ctx.fireChannelRead(msg);
+                }
+            };
         }
 
         void expect(Exchange exchange) {
             waiting.add(exchange);
+            if (exchange.fewestReplyBytes < mark) {
+                setMark(exchange.fewestReplyBytes);
+            }
         }
 
         @Override
@@ -298,6 +416,51 @@ final class MasterLink {
                 waiting.poll();
                 head.timeout.cancel(false);
                 head.future.complete(head.values);
+            }
+        }
+
+        /**
+         * After each read: while replies are owed and this read brought some of them, the rest
+         * may come in a piece shorter than any mark, so wake for every byte; otherwise the
+         * fewest bytes the replies owed (or a batch's) can make.
+         */
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            int wanted = lowWater;
+            if (!waiting.isEmpty()) {
+                if (arrived) {
+                    wanted = 1;
+                } else {
+                    for (Exchange e : waiting) {
+                        wanted = Math.min(wanted, e.fewestReplyBytes);
+                    }
+                }
+            }
+            arrived = false;
+            if (wanted != mark) {
+                setMark(wanted);
+            }
+            ctx.fireChannelReadComplete();
+        }
+
+        private void setMark(int bytes) {
+            if (Transport.get() != Transport.EPOLL || link == null) {
+                return;
+            }
+            try {
+                link.channel.config().setOption(SO_RCVLOWAT, bytes);
+                mark = bytes;
+            } catch (RuntimeException e) {
+                LOG.debug("SO_RCVLOWAT {} on the connection to {} refused; waking for every byte", bytes, address, e);
+            }
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof IdleStateEvent && waiting.isEmpty() && link != null) {
+                link.ping();
+            } else {
+                ctx.fireUserEventTriggered(evt);
             }
         }
 

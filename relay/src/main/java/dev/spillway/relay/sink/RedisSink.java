@@ -15,7 +15,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import io.netty.util.concurrent.ScheduledFuture;
 
 /**
  * Writes batches of messages to the Redis master, idempotently, and reports success only when
@@ -82,7 +85,14 @@ public final class RedisSink implements Closeable {
     private CompletableFuture<MasterLink> opening; // guarded by linkLock
     private String openingFor; // guarded by linkLock: "address runId" of opening
     private boolean closed; // guarded by linkLock
+    private ScheduledFuture<?> reconnect; // guarded by linkLock: the one reconnect pending, if any
+    private int failedOpens; // guarded by linkLock: in a row, for the reconnect's backoff
     private volatile WriteGate gate; // set by keepConnected
+    private final ExecutorService resolver = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "redis-resolver");
+        t.setDaemon(true);
+        return t;
+    });
 
     private record OnlineReplicas(String runId, int count) {}
 
@@ -139,11 +149,7 @@ public final class RedisSink implements Closeable {
         }
         long start = System.nanoTime();
         boolean all = config.minReplicas() == SinkConfig.ALL_REPLICAS;
-        OnlineReplicas seen = onlineSeen;
-        int onlineBefore = all && seen != null && seen.runId.equals(gate.runId()) ? seen.count : 0;
-        int replicas = config.waitsForReplicas()
-                ? config.replicasToWaitFor(Math.max(gate.replicas(), onlineBefore)) : 0;
-        Request request = new Request(batch, replay, replicas, all);
+        Request request = new Request(batch, replay, all);
         return send(gate, request, false).thenCompose(replies -> {
             if (!request.noScript(replies)) {
                 return CompletableFuture.completedFuture(replies);
@@ -155,11 +161,35 @@ public final class RedisSink implements Closeable {
         }).thenApply(replies -> settle(request, gate, replies, start));
     }
 
-    private CompletableFuture<List<Object>> send(WriteGate.State gate, Request request, boolean byText) {
-        long timeout = config.timeout().plus(request.replicas > 0 ? config.waitTimeout()
-                : java.time.Duration.ZERO).toNanos();
-        return linkFor(gate.master(), gate.runId())
-                .thenCompose(l -> l.send(request.encode(ByteBufAllocator.DEFAULT, byText), request.replies(), timeout));
+    private CompletableFuture<List<Object>> send(WriteGate.State at, Request request, boolean byText) {
+        return linkFor(at).thenCompose(l -> {
+            // the link may have taken a while to open: nothing goes out once the gate has moved
+            WriteGate g = gate;
+            if (g != null && !g.stillOpen(at.epoch())) {
+                return CompletableFuture.failedFuture(new WriteGateException("write gate moved while the connection "
+                        + "to the master opened: " + g.state().reason(), false));
+            }
+            // asked now, once the connection is open: its ROLE counted the replicas online when it opened
+            request.replicas = replicasToWaitFor(at, request.all);
+            long timeout = config.timeout().plus(request.replicas > 0 ? config.waitTimeout()
+                    : java.time.Duration.ZERO).toNanos();
+            return l.send(request.encode(ByteBufAllocator.DEFAULT, byText), request.replies(), timeout,
+                    request.all ? fewestReplyBytes() : 1);
+        });
+    }
+
+    /**
+     * {@code minReplicas}, or under {@code all} every replica the Sentinels list as healthy and
+     * every one the master had online at the last count on this run id (the last batch's
+     * {@code ROLE}, or the connection's when it opened), whichever are more.
+     */
+    private int replicasToWaitFor(WriteGate.State at, boolean all) {
+        if (!config.waitsForReplicas()) {
+            return 0;
+        }
+        OnlineReplicas seen = onlineSeen;
+        int onlineBefore = all && seen != null && seen.runId.equals(at.runId()) ? seen.count : 0;
+        return config.replicasToWaitFor(Math.max(at.replicas(), onlineBefore));
     }
 
     private WriteResult settle(Request request, WriteGate.State gate, List<Object> replies, long start) {
@@ -175,7 +205,7 @@ public final class RedisSink implements Closeable {
         int synced = request.replicas > 0 ? integer(replies.get(request.groups())) : 0;
         int online = -1;
         if (request.all) {
-            online = onlineIn(replies.get(replies.size() - 1), gate.master());
+            online = MasterLink.onlineReplicas(replies.get(replies.size() - 1), gate.master());
             onlineSeen = new OnlineReplicas(gate.runId(), online);
         }
         if (request.replicas > 0 && synced < request.replicas) {
@@ -215,24 +245,22 @@ public final class RedisSink implements Closeable {
         throw new IllegalStateException("expected an integer reply, got " + reply);
     }
 
-    /** The online replicas in {@code ROLE}'s reply; a node that says it is a replica now is refused. */
-    private static int onlineIn(Object role, String address) {
-        if (role instanceof RedisErrorReply e) {
-            throw e;
-        }
-        List<?> r = (List<?>) role;
-        if (!"master".equals(new String((byte[]) r.get(0), StandardCharsets.US_ASCII))) {
-            throw new RedisErrorReply("READONLY the node at " + address + " is a replica now (ROLE)");
-        }
-        return ((List<?>) r.get(2)).size();
-    }
-
     /**
-     * The connection to {@code address} proven to have {@code runId}: the open one, or one being
-     * opened; any connection to another node is closed (a batch in flight on it fails, its
-     * outcome unknown — the gate's epoch has moved anyway).
+     * The connection to the master {@code at} names, proven to have its run id: the open one, or
+     * one being opened. A state the gate has moved on from gets no connection (and closes none):
+     * only the gate's current master may replace the connection.
      */
-    private CompletableFuture<MasterLink> linkFor(String address, String runId) {
+    private CompletableFuture<MasterLink> linkFor(WriteGate.State at) {
+        WriteGate g = gate;
+        if (g != null && !g.stillOpen(at.epoch())) {
+            return CompletableFuture.failedFuture(new WriteGateException("write gate moved: " + g.state().reason(),
+                    false));
+        }
+        String address = at.master();
+        String runId = at.runId();
+        String wanted = address + " " + runId;
+        MasterLink stale = null;
+        CompletableFuture<MasterLink> f;
         synchronized (linkLock) {
             if (closed) {
                 return CompletableFuture.failedFuture(new RedisLinkException("the Redis sink is closed", null));
@@ -241,55 +269,72 @@ public final class RedisSink implements Closeable {
             if (l != null && l.isActive() && l.address().equals(address) && l.runId().equals(runId)) {
                 return l.ready();
             }
-            String wanted = address + " " + runId;
             if (opening != null && wanted.equals(openingFor)) {
                 return opening;
             }
-            if (l != null) {
-                l.close();
-                link = null;
-            }
-            connections.mark();
-            CompletableFuture<MasterLink> f = MasterLink.open(group, config, address, runId, fewestReplyBytes());
+            stale = l;
+            link = null;
+            f = new CompletableFuture<>();
             opening = f;
             openingFor = wanted;
-            f.whenComplete((opened, e) -> {
-                synchronized (linkLock) {
-                    if (opening == f) {
-                        opening = null;
-                        openingFor = null;
-                        if (opened != null && !closed) {
-                            link = opened;
-                            opened.onClose(this::reconnectSoon);
-                            return;
-                        }
+        }
+        if (stale != null) {
+            stale.close(); // another node, or dead: a batch in flight on it fails, its outcome unknown
+        }
+        connections.mark();
+        boolean all = config.minReplicas() == SinkConfig.ALL_REPLICAS;
+        MasterLink.open(group, resolver, config, address, runId, all, fewestReplyBytes()).whenComplete((opened, e) -> {
+            boolean kept = false;
+            synchronized (linkLock) {
+                if (opening == f) {
+                    opening = null;
+                    openingFor = null;
+                    if (opened != null && !closed) {
+                        link = opened;
+                        failedOpens = 0;
+                        kept = true;
+                    } else if (opened == null) {
+                        failedOpens++;
                     }
                 }
-                if (opened != null) {
-                    opened.close(); // superseded while it opened
-                } else {
-                    reconnectSoon();
+            }
+            if (kept) {
+                if (all) {
+                    // the first batch on this connection waits for every replica online now
+                    onlineSeen = new OnlineReplicas(runId, opened.onlineAtOpen());
                 }
-            });
-            return f;
-        }
+                opened.onClose(this::reconnectSoon);
+                f.complete(opened);
+                return;
+            }
+            if (opened != null) {
+                opened.close(); // superseded while it opened, or the sink closed
+                f.completeExceptionally(new RedisLinkException("the connection to the master " + address
+                        + " was superseded while it opened", null));
+            } else {
+                f.completeExceptionally(e);
+                reconnectSoon();
+            }
+        });
+        return f;
     }
 
     /**
-     * Opens the connection to the master whenever the gate opens on one, and again soon after it
-     * closes or cannot be made while the gate stays open, so that a batch rarely waits for it and
-     * {@link #connected()} tells whether the master can be reached.
+     * Opens the connection to the master whenever the gate opens on one, and again after it
+     * closes or cannot be made while the gate stays open — one attempt pending at a time, 100 ms
+     * after a loss and backing off to 2 s while attempts fail — so that a batch rarely waits for it
+     * and {@link #connected()} tells whether the master can be reached.
      */
     public void keepConnected(WriteGate gate) {
         this.gate = gate;
         gate.addListener(s -> {
             if (s.open()) {
-                linkFor(s.master(), s.runId());
+                linkFor(s);
             }
         });
         WriteGate.State s = gate.state();
         if (s.open()) {
-            linkFor(s.master(), s.runId());
+            linkFor(s);
         }
     }
 
@@ -298,17 +343,25 @@ public final class RedisSink implements Closeable {
         if (g == null || group.isShuttingDown()) {
             return;
         }
-        group.schedule(() -> {
-            WriteGate.State s = g.state();
-            synchronized (linkLock) {
-                if (closed || opening != null || link != null && link.isActive()) {
-                    return;
+        synchronized (linkLock) {
+            if (closed || reconnect != null) {
+                return;
+            }
+            long delay = Math.min(2000, 100L << Math.min(failedOpens, 5));
+            delay += java.util.concurrent.ThreadLocalRandom.current().nextLong(delay / 4 + 1);
+            reconnect = group.schedule(() -> {
+                synchronized (linkLock) {
+                    reconnect = null;
+                    if (closed || opening != null || link != null && link.isActive()) {
+                        return;
+                    }
                 }
-            }
-            if (s.open()) {
-                linkFor(s.master(), s.runId());
-            }
-        }, Math.max(100, config.retryWait().toMillis()), TimeUnit.MILLISECONDS);
+                WriteGate.State s = g.state();
+                if (s.open()) {
+                    linkFor(s);
+                }
+            }, delay, TimeUnit.MILLISECONDS);
+        }
     }
 
     /** True while a connection to the master is open (proven to be the node the gate named when it opened). */
@@ -319,15 +372,17 @@ public final class RedisSink implements Closeable {
     }
 
     /**
-     * How many bytes must have come before the connection wakes the relay: each piece of a
-     * batch's replies that the master can write on its own must reach it. The master writes the
-     * scripts' replies as soon as they ran and {@code WAIT}'s and {@code ROLE}'s when the
-     * replicas confirmed, together ({@code ROLE} runs in the same step); should {@code ROLE} come
-     * after a {@code WAIT} that answered at once, {@code ROLE}'s reply comes alone, and it is 24
-     * bytes at least ({@code *3 $6 master :0 *0}; every error is longer). A script's reply of up
-     * to 9,999 messages is 16 to 19 bytes ({@code *3 :n :0 :0}): with 20, it no longer wakes the
-     * relay a second time per batch. Without {@code ROLE} ({@code minReplicas} a number or 0)
-     * the last piece can be {@code WAIT}'s 4 bytes alone, and every reply wakes it.
+     * How many bytes must have come before the connection wakes the relay for a batch's replies
+     * ({@link MasterLink#send}): each piece of them the master writes on its own must reach it.
+     * The master writes the scripts' replies as soon as they ran, and {@code WAIT}'s and
+     * {@code ROLE}'s when the replicas confirmed, together ({@code ROLE} runs in the same step);
+     * should {@code ROLE} run after a {@code WAIT} that answered at once, {@code ROLE}'s reply
+     * comes alone, 24 bytes at least ({@code *3 $6 master :0 *0}; every error is longer). A
+     * script's reply is 13 bytes plus the digits of its three counts ({@code *3 :n :0 :0}): 16 for
+     * a batch of up to 9 messages, at most 20 for the default 1,000; with 20, a small batch's
+     * script reply no longer wakes the relay a second time per batch (a larger one may, which
+     * costs a wake, nothing else). Without {@code ROLE} ({@code minReplicas} a number or 0) the
+     * last piece can be {@code WAIT}'s 4 bytes alone, and every reply wakes it.
      */
     private int fewestReplyBytes() {
         return config.minReplicas() == SinkConfig.ALL_REPLICAS ? 20 : 1;
@@ -342,7 +397,11 @@ public final class RedisSink implements Closeable {
                 link.close();
                 link = null;
             }
+            if (reconnect != null) {
+                reconnect.cancel(false);
+            }
         }
+        resolver.shutdownNow();
     }
 
     /**
@@ -352,14 +411,13 @@ public final class RedisSink implements Closeable {
     private final class Request {
         final List<Message> batch;
         final boolean replay;
-        final int replicas;
         final boolean all;
+        int replicas; // WAIT's count, set when the request is written
         private final int[] bounds; // groups + 1 offsets into batch: group k is [bounds[k], bounds[k+1])
 
-        Request(List<Message> batch, boolean replay, int replicas, boolean all) {
+        Request(List<Message> batch, boolean replay, boolean all) {
             this.batch = batch;
             this.replay = replay;
-            this.replicas = replicas;
             this.all = all;
             int groups = 1;
             for (int i = 1; i < batch.size(); i++) {

@@ -7,14 +7,9 @@ import dev.spillway.relay.net.Transport;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoopGroup;
-import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -51,6 +46,10 @@ class MasterLinkTest {
         return "$" + s.getBytes(StandardCharsets.UTF_8).length + "\r\n" + s + "\r\n";
     }
 
+    /** ROLE of a master with two replicas online. */
+    static final String ROLE_TWO = "*3\r\n" + bulk("master") + ":5000\r\n*2\r\n*3\r\n" + bulk("127.0.0.1") + bulk("6381")
+            + bulk("5000") + "*3\r\n" + bulk("127.0.0.1") + bulk("6382") + bulk("4990");
+
     private static final String INFO_ABC = bulk("# Server\r\nredis_version:7.0.15\r\nrun_id:abc123\r\ntcp_port:6379\r\n");
 
     /** Answers INFO with run id abc123, AUTH with +OK, and the rest as {@code more} says. */
@@ -58,6 +57,8 @@ class MasterLinkTest {
         ScriptedNode n = new ScriptedNode(words -> switch (words.get(0)) {
             case "INFO" -> INFO_ABC;
             case "AUTH" -> "+OK\r\n";
+            case "PING" -> "+PONG\r\n";
+            case "ROLE" -> ROLE_TWO;
             default -> more.apply(words);
         });
         nodes.add(n);
@@ -76,12 +77,12 @@ class MasterLinkTest {
     void opensOnlyOnTheNodeWhoseRunIdTheGateNames() throws Exception {
         ScriptedNode n = node(w -> "+PONG\r\n");
         SinkConfig cfg = SinkConfig.builder().username("spillway").password("s3cret").build();
-        MasterLink link = MasterLink.open(group, cfg, n.address(), "abc123", 1).get(5, TimeUnit.SECONDS);
+        MasterLink link = MasterLink.open(group, Runnable::run, cfg, n.address(), "abc123", false, 1).get(5, TimeUnit.SECONDS);
         assertThat(link.isActive()).isTrue();
         assertThat(n.received).startsWith(List.of("AUTH", "spillway", "s3cret"), List.of("INFO", "server"));
         link.close();
 
-        assertThatThrownBy(() -> MasterLink.open(group, cfg, n.address(), "def456", 1).join())
+        assertThatThrownBy(() -> MasterLink.open(group, Runnable::run, cfg, n.address(), "def456", false, 1).join())
                 .hasCauseInstanceOf(RedisErrorReply.class)
                 .hasMessageContaining("SPILLWAY-FENCE the node at " + n.address() + " has run id abc123")
                 .hasMessageContaining("(run id def456)");
@@ -93,7 +94,7 @@ class MasterLinkTest {
                 ? "-WRONGPASS invalid username-password pair or user is disabled.\r\n" : INFO_ABC);
         nodes.add(n);
         SinkConfig cfg = SinkConfig.builder().password("wrong").build();
-        assertThatThrownBy(() -> MasterLink.open(group, cfg, n.address(), "abc123", 1).join())
+        assertThatThrownBy(() -> MasterLink.open(group, Runnable::run, cfg, n.address(), "abc123", false, 1).join())
                 .hasCauseInstanceOf(RedisLinkException.class)
                 .hasMessageContaining("refused the relay's AUTH: WRONGPASS")
                 .hasMessageContaining("sink.redis.username and password");
@@ -105,7 +106,7 @@ class MasterLinkTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
-        assertThatThrownBy(() -> MasterLink.open(group, SinkConfig.builder().build(), "127.0.0.1:" + port, "x", 1).join())
+        assertThatThrownBy(() -> MasterLink.open(group, Runnable::run, SinkConfig.builder().build(), "127.0.0.1:" + port, "x", false, 1).join())
                 .hasCauseInstanceOf(RedisLinkException.class).hasMessageContaining("cannot connect to the master");
     }
 
@@ -119,12 +120,12 @@ class MasterLinkTest {
             default -> "-ERR unknown command '" + w.get(0) + "'\r\n";
         });
         n.piecemeal = true;
-        MasterLink link = MasterLink.open(group, SinkConfig.builder().build(), n.address(), "abc123", 1)
+        MasterLink link = MasterLink.open(group, Runnable::run, SinkConfig.builder().build(), n.address(), "abc123", false, 1)
                 .get(5, TimeUnit.SECONDS);
         long timeout = SECOND.toNanos() * 5;
-        CompletableFuture<List<Object>> first = link.send(commands("ECHO hello", "NUM 42"), 2, timeout);
-        CompletableFuture<List<Object>> second = link.send(commands("ARR", "NOPE"), 2, timeout);
-        CompletableFuture<List<Object>> third = link.send(commands("NUM -7"), 1, timeout);
+        CompletableFuture<List<Object>> first = link.send(commands("ECHO hello", "NUM 42"), 2, timeout, 1);
+        CompletableFuture<List<Object>> second = link.send(commands("ARR", "NOPE"), 2, timeout, 1);
+        CompletableFuture<List<Object>> third = link.send(commands("NUM -7"), 1, timeout, 1);
         List<Object> a = first.get(5, TimeUnit.SECONDS);
         assertThat(new String((byte[]) a.get(0), StandardCharsets.UTF_8)).isEqualTo("hello");
         assertThat(a.get(1)).isEqualTo(42L);
@@ -141,17 +142,17 @@ class MasterLinkTest {
     @Test
     void aSendNotAnsweredInTimeFailsAndClosesTheConnectionSoNoLateReplyIsMisread() throws Exception {
         ScriptedNode n = node(w -> w.get(0).equals("SLOW") ? ScriptedNode.FREEZE : ":1\r\n");
-        MasterLink link = MasterLink.open(group, SinkConfig.builder().build(), n.address(), "abc123", 1)
+        MasterLink link = MasterLink.open(group, Runnable::run, SinkConfig.builder().build(), n.address(), "abc123", false, 1)
                 .get(5, TimeUnit.SECONDS);
-        CompletableFuture<List<Object>> slow = link.send(commands("SLOW"), 1, Duration.ofMillis(200).toNanos());
-        CompletableFuture<List<Object>> behind = link.send(commands("FAST"), 1, SECOND.toNanos() * 5);
+        CompletableFuture<List<Object>> slow = link.send(commands("SLOW"), 1, Duration.ofMillis(200).toNanos(), 1);
+        CompletableFuture<List<Object>> behind = link.send(commands("FAST"), 1, SECOND.toNanos() * 5, 1);
         assertThatThrownBy(() -> slow.get(5, TimeUnit.SECONDS)).hasCauseInstanceOf(RedisReplyTimeoutException.class)
                 .hasMessageContaining("did not answer within 200 ms");
         // FAST waited behind SLOW on a node that stopped answering: the connection is gone with it,
         // and FAST's outcome is unknown
         assertThatThrownBy(() -> behind.get(5, TimeUnit.SECONDS)).hasCauseInstanceOf(RedisLinkException.class);
         assertThat(link.isActive()).isFalse();
-        assertThatThrownBy(() -> link.send(commands("FAST"), 1, SECOND.toNanos()).join())
+        assertThatThrownBy(() -> link.send(commands("FAST"), 1, SECOND.toNanos(), 1).join())
                 .isInstanceOf(CompletionException.class).hasCauseInstanceOf(RedisLinkException.class)
                 .hasMessageContaining("is closed");
     }
@@ -166,139 +167,98 @@ class MasterLinkTest {
             case "PAD" -> bulk("x".repeat(30));
             default -> null;
         });
-        MasterLink link = MasterLink.open(group, SinkConfig.builder().build(), n.address(), "abc123", 20)
+        MasterLink link = MasterLink.open(group, Runnable::run, SinkConfig.builder().build(), n.address(), "abc123", false, 20)
                 .get(5, TimeUnit.SECONDS);
-        CompletableFuture<List<Object>> alone = link.send(commands("SHORT"), 1, Duration.ofMillis(300).toNanos());
+        CompletableFuture<List<Object>> alone = link.send(commands("SHORT"), 1, Duration.ofMillis(300).toNanos(), 20);
         assertThatThrownBy(() -> alone.get(5, TimeUnit.SECONDS)).as("4 bytes never reach 20: not lost, late")
                 .hasCauseInstanceOf(RedisReplyTimeoutException.class);
-        MasterLink again = MasterLink.open(group, SinkConfig.builder().build(), n.address(), "abc123", 20)
+        MasterLink again = MasterLink.open(group, Runnable::run, SinkConfig.builder().build(), n.address(), "abc123", false, 20)
                 .get(5, TimeUnit.SECONDS);
-        List<Object> both = again.send(commands("SHORT", "PAD"), 2, SECOND.toNanos() * 5).get(5, TimeUnit.SECONDS);
+        List<Object> both = again.send(commands("SHORT", "PAD"), 2, SECOND.toNanos() * 5, 20).get(5, TimeUnit.SECONDS);
         assertThat(both.get(0)).isEqualTo(1L);
         assertThat(new String((byte[]) both.get(1), StandardCharsets.UTF_8)).hasSize(30);
     }
 
     @Test
+    void aReplySplitIntoPiecesBelowTheLowWaterMarkStillWakesTheRelay() throws Exception {
+        // the node writes ROLE's reply whole, the network delivers 48 bytes and then 13: a
+        // connection waiting for 20 bytes must not wait for bytes that will never come
+        ScriptedNode n = node(w -> w.get(0).equals("SPLIT")
+                ? ROLE_TWO.substring(0, 48) + ScriptedNode.PAUSE + ROLE_TWO.substring(48) : null);
+        MasterLink link = MasterLink.open(group, Runnable::run, SinkConfig.builder().build(), n.address(), "abc123",
+                false, 20).get(5, TimeUnit.SECONDS);
+        for (int i = 0; i < 3; i++) {
+            List<Object> role = link.send(commands("SPLIT"), 1, Duration.ofMillis(1500).toNanos(), 20)
+                    .get(5, TimeUnit.SECONDS);
+            assertThat(MasterLink.onlineReplicas(role.get(0), n.address())).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void anIdleConnectionIsPingedAndClosedOnceTheNodeNoLongerAnswers() throws Exception {
+        // a path that died without a reset (an expired NAT entry, a frozen node) is found while idle
+        java.util.concurrent.atomic.AtomicInteger pings = new java.util.concurrent.atomic.AtomicInteger();
+        ScriptedNode n = new ScriptedNode(w -> switch (w.get(0)) {
+            case "INFO" -> INFO_ABC;
+            case "PING" -> pings.incrementAndGet() < 3 ? "+PONG\r\n" : ScriptedNode.FREEZE;
+            default -> null;
+        });
+        nodes.add(n);
+        SinkConfig cfg = SinkConfig.builder().timeout(Duration.ofMillis(200)).build();
+        MasterLink link = MasterLink.open(group, Runnable::run, cfg, n.address(), "abc123", false, 20)
+                .get(5, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (link.isActive() && System.nanoTime() < deadline) {
+            TimeUnit.MILLISECONDS.sleep(20);
+        }
+        assertThat(link.isActive()).as("closed after an unanswered PING").isFalse();
+        assertThat(pings.get()).as("answered twice while alive, then not").isEqualTo(3);
+    }
+
+    @Test
+    void theHandshakeCountsTheReplicasOnlineAndRefusesANodeThatIsAReplica() throws Exception {
+        ScriptedNode n = node(w -> null);
+        MasterLink link = MasterLink.open(group, Runnable::run, SinkConfig.builder().build(), n.address(), "abc123",
+                true, 20).get(5, TimeUnit.SECONDS);
+        assertThat(link.onlineAtOpen()).isEqualTo(2);
+        ScriptedNode replica = new ScriptedNode(w -> switch (w.get(0)) {
+            case "INFO" -> INFO_ABC;
+            case "ROLE" -> "*5\r\n" + bulk("slave") + bulk("127.0.0.1") + ":6379\r\n" + bulk("connected") + ":1\r\n";
+            default -> null;
+        });
+        nodes.add(replica);
+        assertThatThrownBy(() -> MasterLink.open(group, Runnable::run, SinkConfig.builder().build(), replica.address(),
+                "abc123", true, 20).join()).hasCauseInstanceOf(RedisErrorReply.class)
+                .hasMessageContaining("READONLY").hasMessageContaining("is a replica now");
+    }
+
+    @Test
+    void aHostNameIsLookedUpOffTheEventLoop() throws Exception {
+        ScriptedNode n = node(w -> null);
+        java.util.List<String> lookedUpOn = new CopyOnWriteArrayList<>();
+        java.util.concurrent.Executor resolver = r -> {
+            Thread t = new Thread(() -> {
+                lookedUpOn.add(Thread.currentThread().getName());
+                r.run();
+            }, "test-resolver");
+            t.start();
+        };
+        String byName = "localhost:" + n.address().substring(n.address().lastIndexOf(':') + 1);
+        MasterLink link = MasterLink.open(group, resolver, SinkConfig.builder().build(), byName, "abc123", false, 1)
+                .get(5, TimeUnit.SECONDS);
+        assertThat(link.isActive()).isTrue();
+        assertThat(lookedUpOn).containsExactly("test-resolver");
+    }
+
+    @Test
     void aConnectionThatClosesFailsEverySendStillWaiting() throws Exception {
         ScriptedNode n = node(w -> w.get(0).equals("QUIT") ? ScriptedNode.HANG_UP : null);
-        MasterLink link = MasterLink.open(group, SinkConfig.builder().build(), n.address(), "abc123", 1)
+        MasterLink link = MasterLink.open(group, Runnable::run, SinkConfig.builder().build(), n.address(), "abc123", false, 1)
                 .get(5, TimeUnit.SECONDS);
-        CompletableFuture<List<Object>> waiting = link.send(commands("BLOCKED"), 1, SECOND.toNanos() * 5);
-        CompletableFuture<List<Object>> last = link.send(commands("QUIT"), 1, SECOND.toNanos() * 5);
+        CompletableFuture<List<Object>> waiting = link.send(commands("BLOCKED"), 1, SECOND.toNanos() * 5, 1);
+        CompletableFuture<List<Object>> last = link.send(commands("QUIT"), 1, SECOND.toNanos() * 5, 1);
         assertThatThrownBy(() -> waiting.get(5, TimeUnit.SECONDS)).hasCauseInstanceOf(RedisLinkException.class)
                 .hasMessageContaining("closed before its replies came");
         assertThatThrownBy(() -> last.get(5, TimeUnit.SECONDS)).hasCauseInstanceOf(RedisLinkException.class);
-    }
-
-    /**
-     * A node on 127.0.0.1 that reads commands (arrays of bulk strings) and writes what its script
-     * answers: a RESP reply, null for none, {@link #FREEZE} to answer nothing any more (a frozen
-     * node), {@link #HANG_UP} to close the connection.
-     */
-    private static final class ScriptedNode implements AutoCloseable {
-        static final String HANG_UP = "hang up";
-        static final String FREEZE = "freeze";
-
-        final List<List<String>> received = new CopyOnWriteArrayList<>();
-        volatile boolean piecemeal;
-        private final ServerSocket server;
-        private final Function<List<String>, String> script;
-        private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-
-        ScriptedNode(Function<List<String>, String> script) throws IOException {
-            this.script = script;
-            this.server = new ServerSocket(0, 10, InetAddress.getLoopbackAddress());
-            Thread t = new Thread(this::accept, "scripted-node");
-            t.setDaemon(true);
-            t.start();
-        }
-
-        String address() {
-            return "127.0.0.1:" + server.getLocalPort();
-        }
-
-        private void accept() {
-            try {
-                while (true) {
-                    Socket s = server.accept();
-                    sockets.add(s);
-                    Thread t = new Thread(() -> serve(s), "scripted-node-connection");
-                    t.setDaemon(true);
-                    t.start();
-                }
-            } catch (IOException closed) {
-                // the test is over
-            }
-        }
-
-        private void serve(Socket s) {
-            try (s; InputStream in = new BufferedInputStream(s.getInputStream()); OutputStream out = s.getOutputStream()) {
-                boolean frozen = false;
-                while (true) {
-                    List<String> words = read(in);
-                    if (words == null) {
-                        return;
-                    }
-                    received.add(words);
-                    String reply = frozen ? null : script.apply(words);
-                    if (HANG_UP.equals(reply)) {
-                        return;
-                    }
-                    if (FREEZE.equals(reply)) {
-                        frozen = true;
-                        continue;
-                    }
-                    if (reply != null) {
-                        byte[] bytes = reply.getBytes(StandardCharsets.UTF_8);
-                        if (piecemeal) {
-                            for (byte b : bytes) {
-                                out.write(b);
-                                out.flush();
-                            }
-                        } else {
-                            out.write(bytes);
-                            out.flush();
-                        }
-                    }
-                }
-            } catch (IOException gone) {
-                // the client closed
-            }
-        }
-
-        private static List<String> read(InputStream in) throws IOException {
-            String header = line(in);
-            if (header == null) {
-                return null;
-            }
-            int n = Integer.parseInt(header.substring(1));
-            List<String> words = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                int len = Integer.parseInt(line(in).substring(1));
-                byte[] b = in.readNBytes(len + 2);
-                words.add(new String(b, 0, len, StandardCharsets.UTF_8));
-            }
-            return words;
-        }
-
-        private static String line(InputStream in) throws IOException {
-            ByteArrayOutputStream b = new ByteArrayOutputStream();
-            int c;
-            while ((c = in.read()) != -1) {
-                if (c == '\n') {
-                    return b.toString(StandardCharsets.US_ASCII).stripTrailing();
-                }
-                b.write(c);
-            }
-            return null;
-        }
-
-        @Override
-        public void close() throws IOException {
-            server.close();
-            for (Socket s : sockets) {
-                s.close();
-            }
-        }
     }
 }
