@@ -43,12 +43,15 @@ public final class BenchCommand implements Callable<Integer> {
         /** Many producers alone: 200 redis-benchmark clients and 1,000 line connections. */
         scale,
         /** The redis-benchmark matrix, the bulk loads and the master's cost per batch: what a change of the hot path buys. */
-        matrix
+        matrix,
+        /** The ack-checking producers alone, at --rate or half the peak through HAProxy -> relays (measured first). */
+        latency
     }
 
     @Option(names = "--scenario", defaultValue = "all", description = "What to measure: ${COMPLETION-CANDIDATES} "
             + "(scale: the 200-client and 1,000-connection rows alone; matrix: the redis-benchmark matrix, the "
-            + "bulk loads and the master's cost per batch alone; default: all).")
+            + "bulk loads and the master's cost per batch alone; latency: the ack-checking producers alone; "
+            + "default: all).")
     Scenario scenario;
 
     @Option(names = "--clients", defaultValue = "200", description = "redis-benchmark clients of the scale rows.")
@@ -117,6 +120,17 @@ public final class BenchCommand implements Callable<Integer> {
         CpuAccounting cpu = CpuAccounting.of(cluster.group(), cluster.relays(), cluster.haproxy());
         if (scenario == Scenario.scale) {
             table.addAll(scale(cluster, cpu).run());
+            return finish(table);
+        }
+        if (scenario == Scenario.latency) {
+            int offered = rate;
+            if (offered <= 0) {
+                List<BenchRow> peak = new RedisBenchmarkScenario(cluster.group(), targets.subList(1, 2), requests, 1,
+                        cpu).run();
+                table.addAll(peak);
+                offered = (int) Math.max(100, RedisBenchmarkScenario.peakThroughRelays(peak).orElse(4000) / 2);
+            }
+            table.addAll(new AckedLoadScenario(cluster.group(), s.respPort(), offered, rate <= 0, seconds, cpu).run());
             return finish(table);
         }
         RssSampler rss = new RssSampler(cluster.relays());
