@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One listener's metrics: {@code ingress.<protocol>.messages} (acknowledged), the ack latency
- * (from a request's arrival to its durable ack; {@link BucketTimer#latency()}) and
+ * (from a request's arrival to its durable ack; {@link BucketTimer#requestLatency()}) and
  * {@code ingress.<protocol>.rejected.<reason>}, and {@code ingress.<protocol>.auth-failures} (a
  * wrong password or token). Thread-safe.
  */
@@ -30,7 +30,7 @@ public final class IngressMetrics {
         this.registry = registry;
         this.protocol = protocol;
         this.messages = registry.meter(MetricRegistry.name("ingress", protocol, "messages"));
-        this.ackLatency = registry.timer(MetricRegistry.name("ingress", protocol, "ack-latency"), BucketTimer::latency);
+        this.ackLatency = registry.timer(MetricRegistry.name("ingress", protocol, "ack-latency"), BucketTimer::requestLatency);
         // every reason from the start, so a rate over them starts at zero rather than at the first refusal
         for (RelayRejectedException.Reason r : RelayRejectedException.Reason.values()) {
             registry.meter(name(reasonOf(r)));

@@ -1,10 +1,12 @@
 package dev.spillway.relay.metrics;
 
 import com.codahale.metrics.Reservoir;
+import com.codahale.metrics.Snapshot;
 import com.codahale.metrics.LockFreeExponentiallyDecayingReservoir;
 import com.codahale.metrics.Timer;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.DoubleAdder;
 import java.util.concurrent.atomic.LongAdder;
@@ -51,6 +53,49 @@ public final class BucketTimer extends Timer {
      */
     public static BucketTimer latency() {
         return new BucketTimer(LockFreeExponentiallyDecayingReservoir.builder().build(), LATENCY_BOUNDS);
+    }
+
+    /**
+     * As {@link #latency()}, for a duration of every request: the buckets, the count and the sum
+     * take every one, the quantiles' reservoir one in {@link #REQUEST_SAMPLE_EVERY}, drawn at
+     * random. The reservoir is a sample already (1,028 values); its update — a clock read, an
+     * exponential and a skip-list insert — was a tenth of the relay's CPU for pipelining
+     * producers, where the buckets cost a binary search and two adders.
+     */
+    public static BucketTimer requestLatency() {
+        return new BucketTimer(new Sampled(LockFreeExponentiallyDecayingReservoir.builder().build(),
+                REQUEST_SAMPLE_EVERY), LATENCY_BOUNDS);
+    }
+
+    /** One in how many request latencies {@link #requestLatency()} passes to its reservoir. */
+    public static final int REQUEST_SAMPLE_EVERY = 8;
+
+    /** A reservoir that takes one update in {@code every}, at random; thread-safe as its inner one. */
+    static final class Sampled implements Reservoir {
+        private final Reservoir inner;
+        private final int every;
+
+        Sampled(Reservoir inner, int every) {
+            this.inner = inner;
+            this.every = every;
+        }
+
+        @Override
+        public int size() {
+            return inner.size();
+        }
+
+        @Override
+        public void update(long value) {
+            if (ThreadLocalRandom.current().nextInt(every) == 0) {
+                inner.update(value);
+            }
+        }
+
+        @Override
+        public Snapshot getSnapshot() {
+            return inner.getSnapshot();
+        }
     }
 
     @Override

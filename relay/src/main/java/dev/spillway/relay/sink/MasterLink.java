@@ -13,14 +13,15 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.unix.IntegerUnixChannelOption;
-import io.netty.handler.codec.redis.ArrayRedisMessage;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.redis.ArrayHeaderRedisMessage;
+import io.netty.handler.codec.redis.BulkStringHeaderRedisMessage;
+import io.netty.handler.codec.redis.BulkStringRedisContent;
 import io.netty.handler.codec.redis.ErrorRedisMessage;
 import io.netty.handler.codec.redis.FullBulkStringRedisMessage;
 import io.netty.handler.codec.redis.IntegerRedisMessage;
-import io.netty.handler.codec.redis.RedisArrayAggregator;
-import io.netty.handler.codec.redis.RedisBulkStringAggregator;
+import io.netty.handler.codec.redis.LastBulkStringRedisContent;
 import io.netty.handler.codec.redis.RedisDecoder;
-import io.netty.handler.codec.redis.RedisMessage;
 import io.netty.handler.codec.redis.SimpleStringRedisMessage;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -169,8 +170,7 @@ final class MasterLink {
                             ch.pipeline().addLast(config.tls().newHandler(ch.alloc(), host, at.getPort()));
                         }
                         ch.pipeline().addLast(new IdleStateHandler(0, 0, timeout, TimeUnit.NANOSECONDS),
-                                replies.arrivals(), new RedisDecoder(), new RedisBulkStringAggregator(),
-                                new RedisArrayAggregator(), replies);
+                                replies.arrivals(), new RedisDecoder(), replies);
                     }
                 })
                 .connect(at)
@@ -373,6 +373,9 @@ final class MasterLink {
         private Throwable failure; // event loop only: why the connection is being closed
         private boolean arrived; // event loop only: bytes came in the current read
         private int mark = 1; // event loop only: the SO_RCVLOWAT set now
+        private final ArrayDeque<OpenArray> arrays = new ArrayDeque<>(); // event loop only: nested arrays being filled
+        private byte[] bulk; // event loop only: the bulk string being filled
+        private int filled; // event loop only
         MasterLink link;
 
         Replies(String address, int lowWater) {
@@ -398,13 +401,69 @@ final class MasterLink {
             }
         }
 
+        /**
+         * Builds each reply from the decoder's parts as they come — integers, statuses, errors,
+         * bulk strings copied straight into the array they end in, arrays nested as deep as the
+         * reply goes (ROLE's) — rather than aggregating each into a composite buffer and a message
+         * first: a batch's replies are a dozen parts.
+         */
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            Object value;
             try {
-                value = value((RedisMessage) msg);
+                part(ctx, msg);
             } finally {
                 ReferenceCountUtil.release(msg);
+            }
+        }
+
+        private void part(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof FullBulkStringRedisMessage b) { // the decoder's whole form for $0 and $-1
+                reply(ctx, b.isNull() ? null : ByteBufUtil.getBytes(b.content()));
+            } else if (msg instanceof BulkStringRedisContent c) {
+                ByteBuf content = c.content();
+                int n = content.readableBytes();
+                if (bulk == null || n > bulk.length - filled) {
+                    throw new DecoderException("bulk string content beyond its header");
+                }
+                content.getBytes(content.readerIndex(), bulk, filled, n);
+                filled += n;
+                if (c instanceof LastBulkStringRedisContent) {
+                    byte[] done = bulk;
+                    bulk = null;
+                    reply(ctx, done);
+                }
+            } else if (msg instanceof BulkStringHeaderRedisMessage h) {
+                bulk = new byte[h.bulkStringLength()];
+                filled = 0;
+            } else if (msg instanceof IntegerRedisMessage i) {
+                reply(ctx, i.value());
+            } else if (msg instanceof SimpleStringRedisMessage st) {
+                reply(ctx, st.content());
+            } else if (msg instanceof ErrorRedisMessage e) {
+                reply(ctx, new RedisErrorReply(e.content()));
+            } else if (msg instanceof ArrayHeaderRedisMessage h) {
+                if (h.isNull()) {
+                    reply(ctx, null);
+                } else if (h.length() == 0) {
+                    reply(ctx, new ArrayList<>(0));
+                } else {
+                    arrays.push(new OpenArray((int) h.length()));
+                }
+            } else {
+                throw new DecoderException("unexpected reply part " + msg);
+            }
+        }
+
+        /** A value is whole: it goes into the array being filled, or it is the next reply. */
+        private void reply(ChannelHandlerContext ctx, Object value) {
+            while (!arrays.isEmpty()) {
+                OpenArray open = arrays.peek();
+                open.values.add(value);
+                if (open.values.size() < open.length) {
+                    return;
+                }
+                arrays.pop();
+                value = open.values;
             }
             Exchange head = waiting.peek();
             if (head == null) {
@@ -416,6 +475,17 @@ final class MasterLink {
                 waiting.poll();
                 head.timeout.cancel(false);
                 head.future.complete(head.values);
+            }
+        }
+
+        /** An array reply being filled. */
+        private static final class OpenArray {
+            final int length;
+            final List<Object> values;
+
+            OpenArray(int length) {
+                this.length = length;
+                this.values = new ArrayList<>(length);
             }
         }
 
@@ -485,32 +555,6 @@ final class MasterLink {
                 failure = cause; // a TLS refusal, a reset: named when the waiting exchanges fail
             }
             ctx.close();
-        }
-
-        private static Object value(RedisMessage m) {
-            if (m instanceof IntegerRedisMessage i) {
-                return i.value();
-            }
-            if (m instanceof SimpleStringRedisMessage s) {
-                return s.content();
-            }
-            if (m instanceof ErrorRedisMessage e) {
-                return new RedisErrorReply(e.content());
-            }
-            if (m instanceof FullBulkStringRedisMessage b) {
-                return b.isNull() ? null : ByteBufUtil.getBytes(b.content());
-            }
-            if (m instanceof ArrayRedisMessage a) {
-                if (a.isNull()) {
-                    return null;
-                }
-                List<Object> list = new ArrayList<>(a.children().size());
-                for (RedisMessage c : a.children()) {
-                    list.add(value(c));
-                }
-                return list;
-            }
-            throw new IllegalStateException("unexpected reply " + m);
         }
     }
 }

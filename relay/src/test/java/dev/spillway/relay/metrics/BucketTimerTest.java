@@ -45,4 +45,39 @@ class BucketTimerTest {
         assertThatThrownBy(() -> t.time(() -> { })).isInstanceOf(UnsupportedOperationException.class);
         assertThatThrownBy(() -> t.timeSupplier(() -> 1)).isInstanceOf(UnsupportedOperationException.class);
     }
+
+    @Test
+    void aRequestTimerCountsEveryDurationAndSamplesTheQuantilesFromAFew() {
+        BucketTimer t = BucketTimer.requestLatency();
+        for (int i = 0; i < 80_000; i++) {
+            t.update(i % 2 == 0 ? 200 : 3_000, java.util.concurrent.TimeUnit.MICROSECONDS);
+        }
+        org.assertj.core.api.Assertions.assertThat(t.getCount()).as("every update counted").isEqualTo(80_000);
+        long[] buckets = t.bucketCounts();
+        org.assertj.core.api.Assertions.assertThat(buckets[1]).as("<= 250 µs").isEqualTo(40_000);
+        org.assertj.core.api.Assertions.assertThat(buckets[4]).as("<= 2.5 ms .. 5 ms").isZero();
+        org.assertj.core.api.Assertions.assertThat(buckets[5]).as("<= 5 ms").isEqualTo(40_000);
+        org.assertj.core.api.Assertions.assertThat(t.sumSeconds()).isCloseTo(40_000 * 0.0032,
+                org.assertj.core.api.Assertions.within(1e-6));
+        var snapshot = t.getSnapshot();
+        org.assertj.core.api.Assertions.assertThat(snapshot.getMin()).isEqualTo(200_000L);
+        org.assertj.core.api.Assertions.assertThat(snapshot.getMax()).isEqualTo(3_000_000L);
+        org.assertj.core.api.Assertions.assertThat(snapshot.getMedian()).isBetween(200_000.0, 3_000_000.0);
+    }
+
+    @Test
+    void theSampledReservoirTakesAboutOneUpdateInEight() {
+        java.util.concurrent.atomic.AtomicInteger taken = new java.util.concurrent.atomic.AtomicInteger();
+        com.codahale.metrics.Reservoir counting = new com.codahale.metrics.UniformReservoir() {
+            @Override
+            public void update(long value) {
+                taken.incrementAndGet();
+            }
+        };
+        BucketTimer.Sampled sampled = new BucketTimer.Sampled(counting, BucketTimer.REQUEST_SAMPLE_EVERY);
+        for (int i = 0; i < 80_000; i++) {
+            sampled.update(i);
+        }
+        org.assertj.core.api.Assertions.assertThat(taken.get()).isBetween(9_000, 11_000);
+    }
 }
