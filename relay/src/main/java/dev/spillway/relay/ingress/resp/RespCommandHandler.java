@@ -78,7 +78,7 @@ public final class RespCommandHandler extends ReplyingHandler<Object> {
             return;
         }
         List<byte[]> args;
-        if (msg instanceof RespCommandAssembler.RespCommand command) {
+        if (msg instanceof RespRequestDecoder.RespCommand command) {
             args = command.args();
         } else if (msg instanceof InlineCommandRedisMessage inline) {
             args = InlineArgs.split(inline.content());

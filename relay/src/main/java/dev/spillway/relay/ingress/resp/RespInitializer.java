@@ -6,8 +6,6 @@ import dev.spillway.relay.ingress.ListenerContext;
 import dev.spillway.relay.ingress.ListenerInitializer;
 import dev.spillway.relay.security.IngressUsers;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.codec.redis.FixedRedisMessagePool;
-import io.netty.handler.codec.redis.RedisDecoder;
 import io.netty.handler.codec.redis.RedisEncoder;
 import java.util.function.Supplier;
 
@@ -31,9 +29,8 @@ public final class RespInitializer extends ListenerInitializer {
                 users, status));
     }
 
-    /** Decoder and assembler: everything between bytes and whole commands, within the limits. */
+    /** Everything between bytes and whole commands, within the limits. */
     static void addCodec(ChannelPipeline p, Limits limits) {
-        p.addLast("decoder", new RedisDecoder(limits.maxInlineBytes(), FixedRedisMessagePool.INSTANCE, true));
-        p.addLast("commands-in", new RespCommandAssembler(limits));
+        p.addLast("decoder", new RespRequestDecoder(limits));
     }
 }
