@@ -30,11 +30,13 @@ final class GateRule {
      * @param master host:port to open on (null when closing)
      * @param runId that master's run id (null when closing)
      * @param replicas the most healthy replicas any Sentinel of the majority lists
+     * @param promotable every replica any Sentinel of the majority could promote (host:port)
      */
-    record Decision(int group, String reason, String master, String runId, int replicas) {
+    record Decision(int group, String reason, String master, String runId, int replicas,
+            java.util.Set<String> promotable) {
 
         static Decision close(int group, String reason) {
-            return new Decision(group, reason, null, null, 0);
+            return new Decision(group, reason, null, null, 0, java.util.Set.of());
         }
 
         boolean open() {
@@ -58,6 +60,7 @@ final class GateRule {
         long failoverTimeoutNanos = 0;
         Map<String, Integer> agree = new HashMap<>();
         Map<String, Integer> replicas = new HashMap<>();
+        Map<String, java.util.Set<String>> promotable = new HashMap<>();
         Map<String, Long> epochs = new HashMap<>();
         String trouble = null;
         String stale = null;
@@ -88,6 +91,7 @@ final class GateRule {
             String key = v.address() + " " + runId;
             agree.merge(key, 1, Integer::sum);
             replicas.merge(key, v.healthyReplicas(), Math::max);
+            promotable.computeIfAbsent(key, k -> new java.util.TreeSet<>()).addAll(v.promotable());
             epochs.merge(key, v.configEpoch(), Math::min);
         }
         // the majority of the whole group, not just of the Sentinels configured here: a majority of
@@ -112,7 +116,8 @@ final class GateRule {
                     return Decision.close(group, "a failover of epoch " + pendingEpoch
                             + " was voted on and the Sentinels still name " + f[0] + " of config epoch " + epoch);
                 }
-                return new Decision(group, null, f[0], f[1], replicas.get(e.getKey()));
+                return new Decision(group, null, f[0], f[1], replicas.get(e.getKey()),
+                        java.util.Set.copyOf(promotable.get(e.getKey())));
             }
         }
         return Decision.close(group, stale != null ? "no majority agrees on a healthy master yet (" + stale + ")"

@@ -66,8 +66,8 @@ import org.slf4j.LoggerFactory;
  * for another's) when they do not all come in time.
  *
  * <h2>An idle connection is checked</h2>
- * After {@code sink.redis.timeout} without a send, the link sends {@code PING}; no answer in time
- * closes it, as for any send. A path that died silently (an expired NAT entry, a host gone without
+ * After {@code sink.redis.timeout} with nothing sent or received, the link sends {@code PING}; no
+ * answer in time closes it, unless a batch was sent behind it (its own deadline decides). A path that died silently (an expired NAT entry, a host gone without
  * a reset) is found then, not by the next batch.
  *
  * <p>Thread-safe: {@link #send} may be called from any thread; the queue of expected replies is
@@ -231,7 +231,7 @@ final class MasterLink {
                         + ", not the master's the Sentinels name (run id " + runId + ")");
             }
             if (countReplicas) {
-                onlineAtOpen = onlineReplicas(values.get(values.size() - 1), address);
+                onlineAtOpen = onlineReplicas(values.get(values.size() - 1), address).size();
             }
             return null;
         });
@@ -249,8 +249,11 @@ final class MasterLink {
         return info.substring(at + 7, end);
     }
 
-    /** The online replicas in a {@code ROLE} reply; a node that says it is a replica now is refused. */
-    static int onlineReplicas(Object role, String address) {
+    /**
+     * The online replicas in a {@code ROLE} reply, as host:port the way the master names them (and
+     * the Sentinels, who learn them from it); a node that says it is a replica now is refused.
+     */
+    static java.util.Set<String> onlineReplicas(Object role, String address) {
         if (role instanceof RedisErrorReply e) {
             throw e;
         }
@@ -258,7 +261,13 @@ final class MasterLink {
         if (!"master".equals(new String((byte[]) r.get(0), StandardCharsets.US_ASCII))) {
             throw new RedisErrorReply("READONLY the node at " + address + " is a replica now (ROLE)");
         }
-        return ((List<?>) r.get(2)).size();
+        java.util.Set<String> online = new java.util.HashSet<>();
+        for (Object replica : (List<?>) r.get(2)) {
+            List<?> f = (List<?>) replica;
+            online.add(new String((byte[]) f.get(0), StandardCharsets.US_ASCII) + ":"
+                    + new String((byte[]) f.get(1), StandardCharsets.US_ASCII));
+        }
+        return online;
     }
 
     String address() {
@@ -312,6 +321,9 @@ final class MasterLink {
             return;
         }
         exchange.timeout = channel.eventLoop().schedule(() -> {
+            if (exchange.probe && replies.waiting.size() > 1 && replies.waiting.peek() == exchange) {
+                return; // a batch sent behind the PING has a deadline of its own, which decides
+            }
             if (!exchange.future.isDone()) {
                 exchange.future.completeExceptionally(new RedisReplyTimeoutException("the master " + address
                         + " did not answer within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms"));
@@ -330,7 +342,9 @@ final class MasterLink {
     private void ping() {
         ByteBuf out = channel.alloc().buffer(16);
         RespWriter.command(out, "PING");
-        write(out, new Exchange(1, 1), timeoutNanos);
+        Exchange ping = new Exchange(1, 1);
+        ping.probe = true;
+        write(out, ping, timeoutNanos);
     }
 
     void close() {
@@ -351,6 +365,7 @@ final class MasterLink {
     private static final class Exchange {
         final int expected;
         final int fewestReplyBytes;
+        boolean probe; // the idle PING: its deadline closes the connection only if nothing waits behind it
         final List<Object> values;
         final CompletableFuture<List<Object>> future = new CompletableFuture<>();
         ScheduledFuture<?> timeout;
@@ -369,7 +384,7 @@ final class MasterLink {
     private static final class Replies extends ChannelInboundHandlerAdapter {
         private final String address;
         private final int lowWater; // the mark while nothing is owed: a batch's, or 1
-        private final ArrayDeque<Exchange> waiting = new ArrayDeque<>(); // event loop only
+        final ArrayDeque<Exchange> waiting = new ArrayDeque<>(); // event loop only
         private Throwable failure; // event loop only: why the connection is being closed
         private boolean arrived; // event loop only: bytes came in the current read
         private int mark = 1; // event loop only: the SO_RCVLOWAT set now
@@ -491,21 +506,13 @@ final class MasterLink {
 
         /**
          * After each read: while replies are owed and this read brought some of them, the rest
-         * may come in a piece shorter than any mark, so wake for every byte; otherwise the
-         * fewest bytes the replies owed (or a batch's) can make.
+         * may come in a piece shorter than any mark, so wake for every byte; once nothing is owed,
+         * a batch's mark again (each send lowers it to its own at once, {@link #expect}).
          */
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
-            int wanted = lowWater;
-            if (!waiting.isEmpty()) {
-                if (arrived) {
-                    wanted = 1;
-                } else {
-                    for (Exchange e : waiting) {
-                        wanted = Math.min(wanted, e.fewestReplyBytes);
-                    }
-                }
-            }
+            // while replies are owed the mark only goes down; it goes back up once nothing is owed
+            int wanted = waiting.isEmpty() ? lowWater : arrived ? 1 : mark;
             arrived = false;
             if (wanted != mark) {
                 setMark(wanted);

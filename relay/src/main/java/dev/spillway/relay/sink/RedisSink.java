@@ -205,8 +205,18 @@ public final class RedisSink implements Closeable {
         int synced = request.replicas > 0 ? integer(replies.get(request.groups())) : 0;
         int online = -1;
         if (request.all) {
-            online = MasterLink.onlineReplicas(replies.get(replies.size() - 1), gate.master());
+            java.util.Set<String> onlineNow = MasterLink.onlineReplicas(replies.get(replies.size() - 1), gate.master());
+            online = onlineNow.size();
             onlineSeen = new OnlineReplicas(gate.runId(), online);
+            for (String promotable : gate.promotable()) {
+                if (!onlineNow.contains(promotable)) {
+                    // it could be promoted, and it did not take this batch: a replica that does
+                    // (one the Sentinels do not know) cannot stand in for it, whatever the count
+                    throw new ReplicationShortfallException("the replica " + promotable
+                            + " the Sentinels could promote is not online at the master (ROLE lists "
+                            + new java.util.TreeSet<>(onlineNow) + ")");
+                }
+            }
         }
         if (request.replicas > 0 && synced < request.replicas) {
             throw new ReplicationShortfallException(synced, request.replicas);
@@ -265,6 +275,12 @@ public final class RedisSink implements Closeable {
             if (closed) {
                 return CompletableFuture.failedFuture(new RedisLinkException("the Redis sink is closed", null));
             }
+            // again under the lock: the gate's listeners take it too, after the gate moved, so a
+            // state checked here cannot be older than one whose connection is already in place
+            if (g != null && !g.stillOpen(at.epoch())) {
+                return CompletableFuture.failedFuture(new WriteGateException("write gate moved: "
+                        + g.state().reason(), false));
+            }
             MasterLink l = link;
             if (l != null && l.isActive() && l.address().equals(address) && l.runId().equals(runId)) {
                 return l.ready();
@@ -283,13 +299,24 @@ public final class RedisSink implements Closeable {
         }
         connections.mark();
         boolean all = config.minReplicas() == SinkConfig.ALL_REPLICAS;
-        MasterLink.open(group, resolver, config, address, runId, all, fewestReplyBytes()).whenComplete((opened, e) -> {
+        CompletableFuture<MasterLink> opens;
+        try {
+            opens = MasterLink.open(group, resolver, config, address, runId, all, fewestReplyBytes());
+        } catch (RuntimeException e) { // the group or the resolver shut down under us: the sink is closing
+            opens = CompletableFuture.failedFuture(new RedisLinkException("cannot open a connection to the master "
+                    + address + ": " + e, e));
+        }
+        opens.whenComplete((opened, e) -> {
             boolean kept = false;
             synchronized (linkLock) {
                 if (opening == f) {
                     opening = null;
                     openingFor = null;
                     if (opened != null && !closed) {
+                        if (all) {
+                            // before the link is seen: the first batch on it waits for every replica online now
+                            onlineSeen = new OnlineReplicas(runId, opened.onlineAtOpen());
+                        }
                         link = opened;
                         failedOpens = 0;
                         kept = true;
@@ -299,10 +326,6 @@ public final class RedisSink implements Closeable {
                 }
             }
             if (kept) {
-                if (all) {
-                    // the first batch on this connection waits for every replica online now
-                    onlineSeen = new OnlineReplicas(runId, opened.onlineAtOpen());
-                }
                 opened.onClose(this::reconnectSoon);
                 f.complete(opened);
                 return;

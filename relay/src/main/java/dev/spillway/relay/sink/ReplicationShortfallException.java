@@ -10,4 +10,9 @@ public final class ReplicationShortfallException extends RuntimeException {
     public ReplicationShortfallException(int synced, int required) {
         super("WAIT: " + synced + " of " + required + " required replicas confirmed the write (sink.ack.minReplicas)");
     }
+
+    /** A replica the batch had to reach did not confirm it, whatever the count ({@code minReplicas: all}). */
+    public ReplicationShortfallException(String why) {
+        super(why);
+    }
 }

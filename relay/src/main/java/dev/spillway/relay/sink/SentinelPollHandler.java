@@ -24,6 +24,7 @@ final class SentinelPollHandler extends SentinelLink.Handler {
     private static final Logger LOG = LoggerFactory.getLogger(SentinelWatcher.class);
 
     private SentinelView partial;
+    private long downAfterMillis; // of the master in the SENTINEL MASTER reply being answered
 
     SentinelPollHandler(SentinelLink link) {
         super(link);
@@ -65,6 +66,7 @@ final class SentinelPollHandler extends SentinelLink.Handler {
                 return;
             }
             Map<String, String> f = fields(msg);
+            downAfterMillis = number(f.get("down-after-milliseconds"));
             partial = new SentinelView(sentAt, f.getOrDefault("ip", "?") + ":" + f.getOrDefault("port", "?"),
                     f.get("runid"), f.getOrDefault("flags", "?"), 0, number(f.get("config-epoch")),
                     (int) number(f.get("num-other-sentinels")),
@@ -72,6 +74,7 @@ final class SentinelPollHandler extends SentinelLink.Handler {
             return;
         }
         int healthy = -1; // the SENTINEL REPLICAS reply; an error leaves the count unknown
+        java.util.Set<String> promotable = new java.util.HashSet<>();
         if (msg instanceof ArrayRedisMessage arr) {
             healthy = 0;
             for (RedisMessage r : arr.children()) {
@@ -82,6 +85,12 @@ final class SentinelPollHandler extends SentinelLink.Handler {
                 if ("slave".equals(replica.get("flags"))
                         && !"master".equals(replica.get("role-reported"))) {
                     healthy++;
+                    // Sentinel's own choice (sentinelSelectSlave) skips priority 0 and replicas cut
+                    // off from the master for longer than ten down-after periods: any other it may promote
+                    if (number(replica.get("slave-priority")) != 0
+                            && number(replica.get("master-link-down-time")) <= 10 * downAfterMillis) {
+                        promotable.add(replica.get("ip") + ":" + replica.get("port"));
+                    }
                 }
             }
         } else if (msg instanceof ErrorRedisMessage err) {
@@ -91,6 +100,6 @@ final class SentinelPollHandler extends SentinelLink.Handler {
         SentinelView p = partial;
         partial = null;
         link.listener.view(link, new SentinelView(p.polledAtNanos(), p.address(), p.runId(), p.flags(), healthy,
-                p.configEpoch(), p.otherSentinels(), p.failoverTimeoutNanos()));
+                p.configEpoch(), p.otherSentinels(), p.failoverTimeoutNanos(), java.util.Set.copyOf(promotable)));
     }
 }

@@ -192,7 +192,7 @@ public final class SentinelWatcher implements Closeable {
                     "group", config.masterName(), "master", d.master());
         }
         master = d.master();
-        gate.open(d.master(), d.runId(), d.replicas());
+        gate.open(d.master(), d.runId(), d.replicas(), d.promotable());
     }
 
     /** An event from a Sentinel's pub/sub: trouble closes the gate now. */

@@ -2,6 +2,7 @@ package dev.spillway.relay.sink;
 
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -49,8 +50,18 @@ public final class WriteGate {
      * @param runId that master's run id, checked by the write script (null when closed)
      * @param replicas healthy replicas the Sentinels list for it (for {@code minReplicas: all})
      * @param reason why the gate is closed, or what it is open on, for logs and {@code /health}
+     * @param promotable the replicas (host:port, as the master names them) a Sentinel of the
+     *     majority could promote: under {@code minReplicas: all} every one must be among those
+     *     that confirmed a batch
      */
-    public record State(boolean open, long epoch, String master, String runId, int replicas, String reason) {}
+    public record State(boolean open, long epoch, String master, String runId, int replicas, String reason,
+            Set<String> promotable) {
+
+        /** A state that names no replicas to check one by one (their count only). */
+        public State(boolean open, long epoch, String master, String runId, int replicas, String reason) {
+            this(open, epoch, master, runId, replicas, reason, Set.of());
+        }
+    }
 
     private final List<Consumer<State>> listeners = new CopyOnWriteArrayList<>();
     private volatile State state = new State(false, 0, null, null, 0, "no Sentinel has answered yet");
@@ -96,15 +107,24 @@ public final class WriteGate {
      * count changes (or the gate was closed). Does nothing when it is already open on the same.
      */
     public void open(String master, String runId, int replicas) {
+        open(master, runId, replicas, Set.of());
+    }
+
+    /**
+     * As {@link #open(String, String, int)}, naming the replicas the Sentinels could promote; a
+     * change of them advances the epoch too.
+     */
+    public void open(String master, String runId, int replicas, Set<String> promotable) {
         Objects.requireNonNull(master, "master");
         Objects.requireNonNull(runId, "runId");
         State next;
         synchronized (this) {
             State s = state;
-            if (s.open && master.equals(s.master) && runId.equals(s.runId) && replicas == s.replicas) {
+            if (s.open && master.equals(s.master) && runId.equals(s.runId) && replicas == s.replicas
+                    && promotable.equals(s.promotable)) {
                 return;
             }
-            next = new State(true, s.epoch + 1, master, runId, replicas, "open on " + master);
+            next = new State(true, s.epoch + 1, master, runId, replicas, "open on " + master, Set.copyOf(promotable));
             state = next;
             if (!s.open || !master.equals(s.master)) {
                 LOG.info("Write gate open on master {} (run id {}, {} healthy replicas, epoch {}); was: {}", master,

@@ -190,7 +190,8 @@ class MasterLinkTest {
         for (int i = 0; i < 3; i++) {
             List<Object> role = link.send(commands("SPLIT"), 1, Duration.ofMillis(1500).toNanos(), 20)
                     .get(5, TimeUnit.SECONDS);
-            assertThat(MasterLink.onlineReplicas(role.get(0), n.address())).isEqualTo(2);
+            assertThat(MasterLink.onlineReplicas(role.get(0), n.address())).containsExactlyInAnyOrder("127.0.0.1:6381",
+                    "127.0.0.1:6382");
         }
     }
 
@@ -213,6 +214,32 @@ class MasterLinkTest {
         }
         assertThat(link.isActive()).as("closed after an unanswered PING").isFalse();
         assertThat(pings.get()).as("answered twice while alive, then not").isEqualTo(3);
+    }
+
+    @Test
+    void aSendBehindAnIdlePingHasItsOwnDeadline() throws Exception {
+        // the node stalls 400 ms (a slow command, a fork): longer than the PING's 200 ms, shorter
+        // than the batch's own second; the batch behind the PING must get its answer
+        ScriptedNode n = new ScriptedNode(w -> switch (w.get(0)) {
+            case "INFO" -> INFO_ABC;
+            case "PING" -> {
+                ScriptedNode.sleep(400);
+                yield "+PONG\r\n";
+            }
+            case "NUM" -> ":7\r\n";
+            default -> null;
+        });
+        nodes.add(n);
+        SinkConfig cfg = SinkConfig.builder().timeout(Duration.ofMillis(200)).build();
+        MasterLink link = MasterLink.open(group, Runnable::run, cfg, n.address(), "abc123", false, 1)
+                .get(5, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (n.count("PING") == 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        List<Object> reply = link.send(commands("NUM"), 1, SECOND.toNanos(), 1).get(5, TimeUnit.SECONDS);
+        assertThat(reply).containsExactly(7L);
+        assertThat(link.isActive()).isTrue();
     }
 
     @Test

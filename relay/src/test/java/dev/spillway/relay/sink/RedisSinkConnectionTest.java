@@ -88,6 +88,43 @@ class RedisSinkConnectionTest {
     }
 
     @Test
+    void aReplicaTheSentinelsCouldPromoteMustBeAmongThoseOnlineWhateverTheCount() throws Exception {
+        // the master's ROLE lists 6381 and 6382, both confirm; the Sentinels could promote 6383,
+        // which the master does not have online (its link is down): no count can make up for it
+        ScriptedNode n = master(2, 0);
+        RedisSink sink = sink(SinkConfig.builder().build(), new MetricRegistry());
+        WriteGate.State listed = new WriteGate.State(true, 1, n.address(), RUN_ID, 2, "test",
+                java.util.Set.of("127.0.0.1:6381", "127.0.0.1:6383"));
+        assertThatThrownBy(() -> sink.write(BATCH, listed, false)).isInstanceOf(ReplicationShortfallException.class)
+                .hasMessageContaining("the replica 127.0.0.1:6383 the Sentinels could promote is not online");
+        WriteGate.State known = new WriteGate.State(true, 2, n.address(), RUN_ID, 2, "test",
+                java.util.Set.of("127.0.0.1:6381", "127.0.0.1:6382"));
+        assertThat(sink.write(BATCH, known, false)).isEqualTo(new WriteResult(1, 0));
+    }
+
+    @Test
+    void aStaleStateNeverReplacesTheConnectionTheGateNamesNow() throws Exception {
+        ScriptedNode a = master(2, 0);
+        ScriptedNode b = master(2, 0);
+        RedisSink sink = sink(SinkConfig.builder().build(), new MetricRegistry());
+        WriteGate gate = new WriteGate();
+        gate.open(a.address(), RUN_ID, 2);
+        WriteGate.State onA = gate.state();
+        sink.keepConnected(gate);
+        gate.open(b.address(), RUN_ID, 2); // the gate moves to B: its listener opens B's connection
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!sink.connected() && System.nanoTime() < deadline) {
+            TimeUnit.MILLISECONDS.sleep(10);
+        }
+        long infoOnA = a.count("INFO");
+        assertThatThrownBy(() -> sink.write(BATCH, onA, false)).isInstanceOf(WriteGateException.class);
+        assertThat(sink.write(BATCH, gate.state(), false)).isEqualTo(new WriteResult(1, 0));
+        assertThat(a.count("INFO")).as("no new connection to A").isEqualTo(infoOnA);
+        assertThat(b.count("EVALSHA")).isEqualTo(1);
+        assertThat(b.count("INFO")).as("B's connection kept").isEqualTo(1);
+    }
+
+    @Test
     void nothingIsSentOnceTheGateMovedWhileTheConnectionOpened() throws Exception {
         ScriptedNode n = master(2, 300); // INFO answers late: the batch waits for the connection
         RedisSink sink = sink(SinkConfig.builder().build(), new MetricRegistry());
