@@ -37,6 +37,7 @@ public final class Listeners implements Closeable {
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.ALLOCATOR, Transport.allocator())
                     .childOption(ChannelOption.ALLOW_HALF_CLOSURE, halfClosure)
                     .childHandler(initializer)
                     .bind(listener.host(), listener.port()).sync().channel();

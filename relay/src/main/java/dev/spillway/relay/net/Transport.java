@@ -1,5 +1,7 @@
 package dev.spillway.relay.net;
 
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -52,6 +54,16 @@ public enum Transport {
 
     public IoHandlerFactory ioHandlerFactory() {
         return this == EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    }
+
+    /**
+     * The buffers of every connection of the relay's: Netty's pooled allocator. Netty 4.2's
+     * default (adaptive) hands the native transport buffers without a memory address of their
+     * own, so every write of a reply to a producer allocates a {@code java.nio} view of it:
+     * 220 of the 1,570 bytes the relay allocated per message at 17 clients.
+     */
+    public static ByteBufAllocator allocator() {
+        return PooledByteBufAllocator.DEFAULT;
     }
 
     public EventLoopGroup newGroup(int threads) {

@@ -7,6 +7,7 @@ import com.codahale.metrics.Timer;
 import dev.spillway.relay.Message;
 import dev.spillway.relay.metrics.BucketTimer;
 import io.netty.buffer.ByteBuf;
+import dev.spillway.relay.net.Transport;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import java.io.Closeable;
@@ -173,7 +174,7 @@ public final class RedisSink implements Closeable {
             request.replicas = replicasToWaitFor(at, request.all);
             long timeout = config.timeout().plus(request.replicas > 0 ? config.waitTimeout()
                     : java.time.Duration.ZERO).toNanos();
-            return l.send(request.encode(ByteBufAllocator.DEFAULT, byText), request.replies(), timeout,
+            return l.send(request.encode(Transport.allocator(), byText), request.replies(), timeout,
                     request.all ? fewestReplyBytes() : 1);
         });
     }
